@@ -1,0 +1,45 @@
+# backstory's build. `make test` is what every change must pass;
+# `make acceptance` adds the real-world checks (shared corpus, real browser).
+GO       ?= go
+export GOTOOLCHAIN := local
+export GOFLAGS     := -buildvcs=false
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+SHARED   ?= $(abspath ../shared)
+
+.PHONY: all build test fmt-check vet unit acceptance bench preview clean
+
+all: build
+
+## build: the backstory binary in bin/ (static, no cgo)
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/backstory ./cmd/backstory
+
+## test: formatting, vet and every unit test
+test: fmt-check vet unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test ./...
+
+## acceptance: the shared corpus end to end and the site in a real browser
+acceptance:
+	BACKSTORY_ACCEPTANCE=1 BACKSTORY_SHARED=$(SHARED) $(GO) test -count=1 -timeout 30m -v ./acceptance/
+
+## bench: parse and build benchmarks, and the whole-program figures in BENCHMARKS.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./content/
+	./scripts/bench.sh
+
+## preview: build and serve backstory's own story from docs/
+preview:
+	$(GO) run ./cmd/backstory preview
+
+clean:
+	rm -rf bin public
