@@ -130,6 +130,7 @@ type Record struct {
 	Supersedes   []string
 	SupersededBy []string
 	Amends       []string
+	AmendedBy    []string
 	RelatesTo    []string
 	Values       []string
 	// Governs holds path globs (doublestar syntax: **, *, ?) relative to
@@ -144,6 +145,14 @@ type Record struct {
 	BodyLine int
 	// Links are the link destinations in the body, in order, as written.
 	Links []string
+	// Images are the image destinations in the body, in order, as written.
+	Images []string
+
+	// Lines says where each field was set: the line of its front-matter
+	// key, metadata bullet or status paragraph, by field name ("id",
+	// "title", "status", "date", "supersedes", "superseded_by", "amends",
+	// "amended_by", "relates_to", "values", "governs", "review_by").
+	Lines map[string]int
 
 	// Problems found while reading this one file.
 	Problems []Problem

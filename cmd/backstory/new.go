@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -51,9 +50,6 @@ old record is marked superseded by the new one, and the new one says so.`,
 			repo := repos[0]
 			if dir == "" {
 				dir = folderFor(repo, kind)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return fmt.Errorf("cannot create the records folder: %w", err)
 			}
 			path, err := content.NewRecord(dir, kind, title, content.NewOptions{
 				Supersedes: supersedes,

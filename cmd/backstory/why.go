@@ -92,7 +92,7 @@ func whyEntries(c *content.Corpus, records []*content.Record, path string) []why
 func matchingGlobs(r *content.Record, path string) []string {
 	var globs []string
 	for _, g := range r.Governs {
-		if content.GlobMatchesPath(g, path) {
+		if content.GovernsPath(g, path) {
 			globs = append(globs, g)
 		}
 	}

@@ -1,0 +1,93 @@
+package content
+
+// ExportRecord is the machine-readable view of a record (`backstory export
+// --format json`): what other tools build on. Its JSON shape is stable.
+type ExportRecord struct {
+	Repo         string    `json:"repo"`
+	Path         string    `json:"path"`
+	ID           string    `json:"id"`
+	Kind         Kind      `json:"kind"`
+	Title        string    `json:"title"`
+	Status       Status    `json:"status"`
+	StatusRaw    string    `json:"status_raw"`
+	Date         string    `json:"date"`
+	Number       int       `json:"number"`
+	Deciders     []string  `json:"deciders"`
+	Tags         []string  `json:"tags"`
+	Supersedes   []string  `json:"supersedes"`
+	SupersededBy []string  `json:"superseded_by"`
+	Amends       []string  `json:"amends"`
+	AmendedBy    []string  `json:"amended_by"`
+	RelatesTo    []string  `json:"relates_to"`
+	Values       []string  `json:"values"`
+	Governs      []string  `json:"governs"`
+	ReviewBy     string    `json:"review_by"`
+	Sections     []Section `json:"sections"`
+	Problems     []Problem `json:"problems"`
+}
+
+// Export returns the record's export view. Relations are derived from both
+// sides and given as record paths (relative to the record's repository
+// root; "owner/repo:path" for another repository); a reference that
+// resolves to nothing is given as written. c may be nil: references are then
+// given as written.
+func (r *Record) Export(c *Corpus) ExportRecord {
+	e := ExportRecord{
+		Repo: r.Repo, Path: r.Path, ID: r.ID, Kind: r.Kind, Title: r.Title,
+		Status: r.Status, StatusRaw: r.StatusRaw, Date: r.Date.String(), Number: r.Number,
+		Deciders: nonNil(r.Deciders), Tags: nonNil(r.Tags), Values: nonNil(r.Values), Governs: nonNil(r.Governs),
+		ReviewBy: r.ReviewBy.String(), Sections: r.Sections, Problems: r.Problems,
+	}
+	if e.Sections == nil {
+		e.Sections = []Section{}
+	}
+	if e.Problems == nil {
+		e.Problems = []Problem{}
+	}
+	if c == nil {
+		e.Supersedes, e.SupersededBy = nonNil(r.Supersedes), nonNil(r.SupersededBy)
+		e.Amends, e.AmendedBy, e.RelatesTo = nonNil(r.Amends), nonNil(r.AmendedBy), nonNil(r.RelatesTo)
+		return e
+	}
+	e.Supersedes = c.exportRefs(r, c.Supersedes(r), r.Supersedes)
+	e.SupersededBy = c.exportRefs(r, c.SupersededBy(r), r.SupersededBy)
+	e.Amends = c.exportRefs(r, c.Amends(r), r.Amends)
+	e.AmendedBy = c.exportRefs(r, c.AmendedBy(r), r.AmendedBy)
+	e.RelatesTo = c.exportRefs(r, c.RelatesTo(r), r.RelatesTo)
+	return e
+}
+
+// exportRefs lists resolved records as paths, then the written references
+// that resolve to nothing.
+func (c *Corpus) exportRefs(from *Record, resolved []*Record, written []string) []string {
+	out := []string{}
+	for _, t := range resolved {
+		if t.Repo == from.Repo {
+			out = append(out, t.Path)
+		} else {
+			out = append(out, t.Repo+":"+t.Path)
+		}
+	}
+	for _, ref := range written {
+		if c.Resolve(ref, from) == nil {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// Export returns the export view of every record, in corpus order.
+func (c *Corpus) Export() []ExportRecord {
+	out := make([]ExportRecord, 0, len(c.Records))
+	for _, r := range c.Records {
+		out = append(out, r.Export(c))
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
