@@ -13,7 +13,7 @@ import (
 // supersession cycles, invalid front matter (and every other parse error).
 // Warnings: a process that traces to no value, an accepted decision past its
 // review_by, a superseded record whose successor does not say it supersedes
-// it (or that names no successor), a record with no status, and the parse
+// it (or that names no successor), a decision with no status, and the parse
 // warnings. now is "today" for review dates. Problems are sorted by
 // repository, file and line.
 func (c *Corpus) Lint(now time.Time) []Problem {
@@ -98,8 +98,8 @@ func (c *Corpus) Lint(now time.Time) []Problem {
 				}
 			}
 		}
-		if r.StatusRaw == "" {
-			add(r, "status", SeverityWarning, "no-status", "no status (add status: proposed, accepted, …)")
+		if r.StatusRaw == "" && r.Kind == KindDecision {
+			add(r, "status", SeverityWarning, "no-status", "decision has no status (add status: proposed, accepted, …)")
 		}
 	}
 

@@ -51,8 +51,11 @@ rest of the site builds.`,
 				return err
 			}
 			out, _ := filepath.Abs(opts.OutputDir)
-			fmt.Fprintf(c.stdout, "built %d pages from %d records in %d repositories into %s in %s\n",
-				res.Pages, len(ws.corpus.Records), len(ws.repos), out, time.Since(start).Round(time.Millisecond))
+			for _, w := range res.Warnings {
+				fmt.Fprintf(c.stderr, "warning: %s\n", w)
+			}
+			fmt.Fprintf(c.stdout, "built the story of %d records in %d repositories into %s in %s\n",
+				res.Records, len(ws.repos), out, time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
