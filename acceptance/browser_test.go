@@ -82,7 +82,11 @@ func newBrowser(t *testing.T) context.Context {
 	if err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
 			mu.Lock()
-			errs = append(errs, e.ExceptionDetails.Error())
+			msg := e.ExceptionDetails.Text
+			if ex := e.ExceptionDetails.Exception; ex != nil && ex.Description != "" {
+				msg += " " + ex.Description
+			}
+			errs = append(errs, msg)
 			mu.Unlock()
 		}
 	}); err != nil {
@@ -95,84 +99,88 @@ func newBrowser(t *testing.T) context.Context {
 			t.Errorf("script error in the page: %s", e)
 		}
 	})
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
 	return ctx
+}
+
+// page wraps one browser tab with the few actions the tests need, failing
+// the test on any error.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (p page) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p page) text(sel string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return v
+}
+
+func (p page) truth(js string) bool {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		p.t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
 }
 
 func TestSiteInBrowser(t *testing.T) {
 	base, pages := browserSite(t)
 	ctx := newBrowser(t)
-	url := func(page string) string { return base + strings.TrimPrefix(page, "/story") }
+	url := func(p string) string { return base + strings.TrimPrefix(p, "/story") }
 
 	t.Run("home", func(t *testing.T) {
-		var title string
-		var landmarks int
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(base+"/"),
-			chromedp.Title(&title),
-			chromedp.Evaluate(`document.querySelectorAll("header, nav, main, footer").length`, &landmarks),
-		); err != nil {
-			t.Fatal(err)
+		p := page{t, ctx}
+		p.do(chromedp.Navigate(base + "/"))
+		title, err := chromedp.Run(ctx, chromedp.Title())
+		if err != nil || title == "" {
+			t.Errorf("the home page has no title (%v)", err)
 		}
-		if title == "" {
-			t.Error("the home page has no title")
+		if !p.truth(`["header", "nav", "main", "footer"].every(s => document.querySelector(s))`) {
+			t.Error("the home page lacks one of the landmarks header, nav, main, footer")
 		}
-		if landmarks < 4 {
-			t.Errorf("the home page has %d of the landmarks header, nav, main, footer", landmarks)
-		}
-		var text string
-		if err := chromedp.Run(ctx, chromedp.Text("main", &text, chromedp.ByQuery)); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(text, "Persist Dex") && !strings.Contains(text, "Draw the flow again") {
+		if text := p.text("main"); !strings.Contains(text, "Persist Dex") && !strings.Contains(text, "Draw the flow again") {
 			t.Errorf("the home page lists no recent decision; main reads: %.300s", text)
 		}
 	})
 
 	t.Run("record page and its supersession link", func(t *testing.T) {
+		p := page{t, ctx}
 		old, next := pages["Do not persist Dex"], pages["Persist Dex"]
 		if old == "" || next == "" {
-			t.Fatalf("the search index lacks the Dex records: %v %v", old, next)
+			t.Fatalf("the search index lacks the Dex records: %q %q", old, next)
 		}
-		var h1, mainText string
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(url(old)),
-			chromedp.Text("main h1", &h1, chromedp.ByQuery),
-			chromedp.Text("main", &mainText, chromedp.ByQuery),
-		); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(h1, "Do not persist Dex") {
+		p.do(chromedp.Navigate(url(old)))
+		if h1 := p.text("main h1"); !strings.Contains(h1, "Do not persist Dex") {
 			t.Errorf("record page h1 = %q", h1)
 		}
-		if !strings.Contains(strings.ToLower(mainText), "superseded") {
+		if !strings.Contains(strings.ToLower(p.text("main")), "superseded") {
 			t.Error("the superseded record does not say it is superseded")
 		}
-		var h1After, location string
-		if err := chromedp.Run(ctx,
-			chromedp.Click(`main a[href$="`+strings.TrimPrefix(next, "/story")+`"]`, chromedp.ByQuery),
-			chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
-			chromedp.Sleep(200*time.Millisecond),
-			chromedp.Location(&location),
-			chromedp.Text("main h1", &h1After, chromedp.ByQuery),
-		); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(h1After, "Persist Dex") || strings.Contains(h1After, "Do not") {
-			t.Errorf("following the supersession link led to %s with h1 %q", location, h1After)
+		p.do(
+			chromedp.Click(chromedp.CSS(`main a[href$="`+strings.TrimPrefix(next, "/story")+`"]`)),
+			chromedp.Poll[chromedp.Void](`location.pathname.endsWith(`+jsString(strings.TrimPrefix(next, "/story"))+`)`, chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.WaitVisible(chromedp.CSS("main h1")),
+		)
+		if h1 := p.text("main h1"); !strings.Contains(h1, "Persist Dex") || strings.Contains(h1, "Do not") {
+			t.Errorf("following the supersession link led to h1 %q", h1)
 		}
 	})
 
 	t.Run("timeline", func(t *testing.T) {
-		var text string
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(base+"/timeline/"),
-			chromedp.Text("main", &text, chromedp.ByQuery),
-		); err != nil {
-			t.Fatal(err)
-		}
+		p := page{t, ctx}
+		p.do(chromedp.Navigate(base + "/timeline/"))
+		text := p.text("main")
 		for _, want := range []string{"2021", "Persist Dex", "Draw the flow again", "Build the site with Hugo, embedded in the binary"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("the timeline does not show %q", want)
@@ -181,73 +189,55 @@ func TestSiteInBrowser(t *testing.T) {
 	})
 
 	t.Run("search", func(t *testing.T) {
-		var results string
-		if err := chromedp.Run(ctx,
+		p := page{t, ctx}
+		p.do(
 			chromedp.Navigate(base+"/search/"),
-			chromedp.WaitVisible(`main input[type="search"]`, chromedp.ByQuery),
-			chromedp.SendKeys(`main input[type="search"]`, "dex", chromedp.ByQuery),
-			chromedp.Poll(`[...document.querySelectorAll("main a")].some(a => a.textContent.includes("Persist Dex"))`, nil,
+			chromedp.WaitVisible(chromedp.CSS(`main input[type="search"]`)),
+			chromedp.SendKeys(chromedp.CSS(`main input[type="search"]`), "dex"),
+			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("main a")].some(a => a.textContent.includes("Persist Dex"))`,
 				chromedp.WithPollingTimeout(10*time.Second)),
-			chromedp.Text("main", &results, chromedp.ByQuery),
-		); err != nil {
-			t.Fatalf("searching for dex: %v", err)
-		}
-		if !strings.Contains(results, "Do not persist Dex") {
+		)
+		if results := p.text("main"); !strings.Contains(results, "Do not persist Dex") {
 			t.Errorf("search for dex misses 'Do not persist Dex': %.300s", results)
 		}
 	})
 
 	t.Run("hostile record", func(t *testing.T) {
-		page := pages["Keep placeholders visible"]
-		if page == "" {
+		p := page{t, ctx}
+		hostile := pages["Keep placeholders visible"]
+		if hostile == "" {
 			t.Fatal("the hostile fixture is not in the search index")
 		}
-		var pwned bool
-		var text string
-		var mermaid bool
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(url(page)),
-			chromedp.Sleep(500*time.Millisecond),
-			chromedp.Evaluate(`window.__pwned !== undefined`, &pwned),
-			chromedp.Text("main", &text, chromedp.ByQuery),
-			chromedp.Evaluate(`!!document.querySelector("script[src*=mermaid]")`, &mermaid),
-		); err != nil {
-			t.Fatal(err)
-		}
-		if pwned {
+		p.do(chromedp.Navigate(url(hostile)), chromedp.Sleep(500*time.Millisecond))
+		if p.truth(`window.__pwned !== undefined`) {
 			t.Error("script in a record ran on the site")
 		}
+		text := p.text("main")
 		for _, want := range []string{"<number>", "<title>", "Kept, because details is harmless."} {
 			if !strings.Contains(text, want) {
 				t.Errorf("the record page does not show %q", want)
 			}
 		}
-		if !mermaid {
+		if !p.truth(`!!document.querySelector("script[src*=mermaid]")`) {
 			t.Error("a page with a mermaid diagram does not load the diagram script")
 		}
-		var plainHasMermaid bool
-		if err := chromedp.Run(ctx,
-			chromedp.Navigate(url(pages["Draw the flow"])),
-			chromedp.Evaluate(`!!document.querySelector("script[src*=mermaid]")`, &plainHasMermaid),
-		); err != nil {
-			t.Fatal(err)
-		}
-		if plainHasMermaid {
+		p.do(chromedp.Navigate(url(pages["Draw the flow"])))
+		if p.truth(`!!document.querySelector("script[src*=mermaid]")`) {
 			t.Error("a page without diagrams loads the diagram script")
 		}
 	})
 
 	t.Run("phone", func(t *testing.T) {
-		var overflow bool
-		if err := chromedp.Run(ctx,
-			chromedp.EmulateViewport(390, 844),
-			chromedp.Navigate(url(pages["Do not persist Dex"])),
-			chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow),
-		); err != nil {
-			t.Fatal(err)
-		}
-		if overflow {
+		p := page{t, ctx}
+		p.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(url(pages["Do not persist Dex"])))
+		if p.truth(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
 			t.Error("a record page scrolls sideways on a phone-sized screen")
 		}
 	})
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
