@@ -1,0 +1,90 @@
+package site
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/backstory-dev/backstory/content"
+	"github.com/gohugoio/hugo/hugofs"
+)
+
+// BuildFloor builds the plain Hugo project of WriteFloorProject for the
+// corpus in corpusDir, in a folder under workRoot, the same way Build runs
+// Hugo (in-process, a fresh HugoSites), and returns the number of pages and
+// the wall time from writing the project to the last page rendered. It is
+// the floor the benchmarks compare Build with.
+func BuildFloor(corpusDir, workRoot string) (int, time.Duration, error) {
+	dir, err := os.MkdirTemp(workRoot, "floor-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	project := filepath.Join(dir, "project")
+	pages, err := WriteFloorProject(corpusDir, project)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := runHugo(hugofs.Os, project, filepath.Join(dir, "public")); err != nil {
+		return 0, 0, err
+	}
+	return pages, time.Since(start), nil
+}
+
+// MeasureRebuild measures preview's first build of repos and its rebuild
+// after one record changed (a line appended to the first record), working
+// under workRoot. The record is restored afterwards.
+func MeasureRebuild(repos []*content.Repo, workRoot string) (first, rebuild time.Duration, err error) {
+	first, rebuild, _, err = measureRebuild(repos, workRoot)
+	return first, rebuild, err
+}
+
+// RebuildPhases are the parts of a preview rebuild.
+type RebuildPhases struct{ Load, Generate, Render time.Duration }
+
+// MeasureRebuildPhases is MeasureRebuild, with the rebuild's phases.
+func MeasureRebuildPhases(repos []*content.Repo, workRoot string) (first, rebuild time.Duration, phases RebuildPhases, err error) {
+	return measureRebuild(repos, workRoot)
+}
+
+func measureRebuild(repos []*content.Repo, workRoot string) (first, rebuild time.Duration, phases RebuildPhases, err error) {
+	dir, err := os.MkdirTemp(workRoot, "rebuild-")
+	if err != nil {
+		return 0, 0, phases, err
+	}
+	defer os.RemoveAll(dir)
+	p, err := newPreviewer(repos, Options{OutputDir: filepath.Join(dir, "public")})
+	if err != nil {
+		return 0, 0, phases, err
+	}
+	defer p.close()
+	start := time.Now()
+	if err := p.rebuild(); err != nil {
+		return 0, 0, phases, err
+	}
+	first = time.Since(start)
+
+	c := p.loader.Load(repos)
+	if len(c.Records) == 0 {
+		return first, 0, phases, nil
+	}
+	src := c.Records[len(c.Records)/2].Source
+	orig, err := os.ReadFile(src)
+	if err != nil {
+		return 0, 0, phases, err
+	}
+	defer os.WriteFile(src, orig, 0o644)
+	if err := os.WriteFile(src, append(append([]byte(nil), orig...), "\nOne more line, added by the rebuild benchmark.\n"...), 0o644); err != nil {
+		return 0, 0, phases, err
+	}
+	// Make sure the loader sees a new modification time.
+	later := time.Now().Add(2 * time.Second)
+	_ = os.Chtimes(src, later, later)
+	start = time.Now()
+	if err := p.rebuild(); err != nil {
+		return 0, 0, phases, err
+	}
+	rebuild = time.Since(start)
+	return first, rebuild, RebuildPhases{p.tLoad, p.tGenerate, p.tRender}, nil
+}
