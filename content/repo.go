@@ -30,6 +30,10 @@ type RepoConfig struct {
 	// IDPrefix and IDDigits make ids from numbers: "ADR" and 4 give ADR-0012.
 	IDPrefix string
 	IDDigits int
+	// Repository is "owner/repo" on GitHub, for checkouts without a GitHub
+	// remote (the top-level key repository:). It names the repository and
+	// gives its source links.
+	Repository string
 }
 
 // DefaultConfig is the configuration used when a repository has none.
@@ -122,6 +126,11 @@ func OpenRepo(arg string) (*Repo, error) {
 	if branch != "" {
 		r.Branch = branch
 	}
+	r.loadConfig()
+	if owner == "" && r.Config.Repository != "" {
+		owner, repoName, _ = strings.Cut(r.Config.Repository, "/")
+		host = "github.com"
+	}
 	switch {
 	case name != "":
 		r.Name = name
@@ -130,12 +139,14 @@ func OpenRepo(arg string) (*Repo, error) {
 	default:
 		r.Name = filepath.Base(root)
 	}
+	for i := range r.Problems {
+		r.Problems[i].Repo = r.Name
+	}
 	if host == "github.com" && owner != "" {
 		base := "https://github.com/" + owner + "/" + repoName
 		r.SourceURL = base + "/blob/" + r.Branch + "/"
 		r.EditURL = base + "/edit/" + r.Branch + "/"
 	}
-	r.loadConfig()
 	r.discover()
 	return r, nil
 }
@@ -191,6 +202,15 @@ func ParseConfig(data []byte) (RepoConfig, []Problem) {
 		return cfg, problems
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
+		if key, v := top.Content[i].Value, top.Content[i+1]; key == "repository" {
+			owner, name, ok := strings.Cut(strings.TrimSpace(v.Value), "/")
+			if v.Kind != yaml.ScalarNode || !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+				bad(v.Line, "repository: expected owner/repo, found %q", v.Value)
+				continue
+			}
+			cfg.Repository = owner + "/" + name
+			continue
+		}
 		if top.Content[i].Value != "records" {
 			continue
 		}

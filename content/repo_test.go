@@ -153,3 +153,25 @@ func TestLoadReportsUnreadableFiles(t *testing.T) {
 		t.Errorf("records %d, problems %v", len(c.Records), c.Problems)
 	}
 }
+
+func TestConfigRepositoryNamesACheckoutWithoutRemote(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		".github/backstory.yml": "repository: acme/story\nrecords:\n  paths: [records]\n",
+		"records/0001-a.md":     "# 1. A\n",
+	})
+	r, err := OpenRepo(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "acme/story" || r.SourceURL != "https://github.com/acme/story/blob/main/" || len(r.Problems) != 0 {
+		t.Errorf("Name %q SourceURL %q problems %v", r.Name, r.SourceURL, r.Problems)
+	}
+	// NAME=PATH still wins.
+	if r, _ := OpenRepo("other/name=" + root); r.Name != "other/name" {
+		t.Errorf("NAME=PATH gave %q", r.Name)
+	}
+	if _, problems := ParseConfig([]byte("repository: just-a-name\n")); len(problems) != 1 || problems[0].Line != 1 {
+		t.Errorf("a repository without an owner: problems %v", problems)
+	}
+}
