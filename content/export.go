@@ -22,7 +22,8 @@ type ExportRecord struct {
 	Values       []string  `json:"values"`
 	Governs      []string  `json:"governs"`
 	ReviewBy     string    `json:"review_by"`
-	Sections     []Section `json:"sections"`
+	// Sections are the body's headings, in order.
+	Sections []string `json:"sections"`
 	Problems     []Problem `json:"problems"`
 }
 
@@ -36,10 +37,10 @@ func (r *Record) Export(c *Corpus) ExportRecord {
 		Repo: r.Repo, Path: r.Path, ID: r.ID, Kind: r.Kind, Title: r.Title,
 		Status: r.Status, StatusRaw: r.StatusRaw, Date: r.Date.String(), Number: r.Number,
 		Deciders: nonNil(r.Deciders), Tags: nonNil(r.Tags), Values: nonNil(r.Values), Governs: nonNil(r.Governs),
-		ReviewBy: r.ReviewBy.String(), Sections: r.Sections, Problems: r.Problems,
+		ReviewBy: r.ReviewBy.String(), Sections: make([]string, 0, len(r.Sections)), Problems: r.Problems,
 	}
-	if e.Sections == nil {
-		e.Sections = []Section{}
+	for _, sec := range r.Sections {
+		e.Sections = append(e.Sections, sec.Heading)
 	}
 	if e.Problems == nil {
 		e.Problems = []Problem{}
