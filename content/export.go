@@ -3,28 +3,28 @@ package content
 // ExportRecord is the machine-readable view of a record (`backstory export
 // --format json`): what other tools build on. Its JSON shape is stable.
 type ExportRecord struct {
-	Repo         string    `json:"repo"`
-	Path         string    `json:"path"`
-	ID           string    `json:"id"`
-	Kind         Kind      `json:"kind"`
-	Title        string    `json:"title"`
-	Status       Status    `json:"status"`
-	StatusRaw    string    `json:"status_raw"`
-	Date         string    `json:"date"`
-	Number       int       `json:"number"`
-	Deciders     []string  `json:"deciders"`
-	Tags         []string  `json:"tags"`
-	Supersedes   []string  `json:"supersedes"`
-	SupersededBy []string  `json:"superseded_by"`
-	Amends       []string  `json:"amends"`
-	AmendedBy    []string  `json:"amended_by"`
-	RelatesTo    []string  `json:"relates_to"`
-	Values       []string  `json:"values"`
-	Governs      []string  `json:"governs"`
-	ReviewBy     string    `json:"review_by"`
+	Repo         string   `json:"repo"`
+	Path         string   `json:"path"`
+	ID           string   `json:"id"`
+	Kind         Kind     `json:"kind"`
+	Title        string   `json:"title"`
+	Status       Status   `json:"status"`
+	StatusRaw    string   `json:"status_raw"`
+	Date         string   `json:"date"`
+	Number       int      `json:"number"`
+	Deciders     []string `json:"deciders"`
+	Tags         []string `json:"tags"`
+	Supersedes   []string `json:"supersedes"`
+	SupersededBy []string `json:"superseded_by"`
+	Amends       []string `json:"amends"`
+	AmendedBy    []string `json:"amended_by"`
+	RelatesTo    []string `json:"relates_to"`
+	Values       []string `json:"values"`
+	Governs      []string `json:"governs"`
+	ReviewBy     string   `json:"review_by"`
 	// Sections are the body's headings, in order.
-	Sections []string `json:"sections"`
-	Problems     []Problem `json:"problems"`
+	Sections []string  `json:"sections"`
+	Problems []Problem `json:"problems"`
 }
 
 // Export returns the record's export view. Relations are derived from both
