@@ -231,7 +231,7 @@ func (g *generator) tracedBy(slug string) *tracedBy {
 }
 
 func (g *generator) ref(r *content.Record) ref {
-	return ref{ID: r.ID, Title: r.Title, URL: g.recURL[r], Status: string(r.Status), Date: r.Date.String(), Repo: r.Repo}
+	return ref{ID: r.ID, Title: r.Title, URL: g.recURL[r], Status: shownStatus(r), Date: r.Date.String(), Repo: r.Repo}
 }
 
 func (g *generator) refs(rs []*content.Record) []ref {
@@ -267,7 +267,7 @@ func (g *generator) page(r *content.Record, summary string) recordPage {
 	repo := g.repos[r.Repo]
 	p := recordPage{
 		Title: r.Title, Date: r.Date.String(), Tags: r.Tags,
-		Kind: string(r.Kind), Status: string(r.Status), StatusRaw: r.StatusRaw,
+		Kind: string(r.Kind), Status: shownStatus(r), StatusRaw: r.StatusRaw,
 		RecordID: r.ID, Key: r.Key(), Number: r.Number,
 		Repo: r.Repo, RepoURL: "/repos/" + content.RepoSlug(r.Repo) + "/",
 		SourcePath: r.Path, Deciders: r.Deciders, ReviewBy: r.ReviewBy.String(),
@@ -283,7 +283,7 @@ func (g *generator) page(r *content.Record, summary string) recordPage {
 	}
 	if chain := g.c.Chain(r); len(chain) > 1 {
 		for _, x := range chain {
-			p.Chain = append(p.Chain, chainItem{ID: x.ID, Title: x.Title, URL: g.recURL[x], Status: string(x.Status), Date: x.Date.String(), Current: x == r})
+			p.Chain = append(p.Chain, chainItem{ID: x.ID, Title: x.Title, URL: g.recURL[x], Status: shownStatus(x), Date: x.Date.String(), Current: x == r})
 		}
 	}
 	p.Supersedes = g.withUnresolved(r, g.c.Supersedes(r), r.Supersedes)
@@ -468,9 +468,9 @@ func (g *generator) writeLists(w *projectWriter) error {
 		if tags == nil {
 			tags = []string{}
 		}
-		search = append(search, searchEntry{T: r.Title, U: g.recURL[r], I: r.ID, R: r.Repo, S: string(r.Status), K: string(r.Kind), D: r.Date.String(), G: tags, X: g.excerpts[i]})
+		search = append(search, searchEntry{T: r.Title, U: g.recURL[r], I: r.ID, R: r.Repo, S: shownStatus(r), K: string(r.Kind), D: r.Date.String(), G: tags, X: g.excerpts[i]})
 		for _, glob := range r.Governs {
-			why = append(why, whyEntry{Repo: r.Repo, Glob: glob, ID: r.ID, Title: r.Title, URL: g.recURL[r], Status: string(r.Status), Date: r.Date.String()})
+			why = append(why, whyEntry{Repo: r.Repo, Glob: glob, ID: r.ID, Title: r.Title, URL: g.recURL[r], Status: shownStatus(r), Date: r.Date.String()})
 		}
 	}
 	sort.SliceStable(why, func(i, j int) bool { return why[i].Date > why[j].Date })
@@ -735,3 +735,13 @@ var hashSeed = maphash.MakeSeed()
 // hash64 fingerprints a file's bytes; the fingerprints live only as long as
 // the process, so a per-process seed is fine.
 func hash64(b []byte) uint64 { return maphash.Bytes(hashSeed, b) }
+
+// shownStatus is the status the site shows for r: values, processes and
+// intents have no lifecycle unless their record gives one, so they show
+// none rather than "unknown".
+func shownStatus(r *content.Record) string {
+	if r.Kind != content.KindDecision && r.StatusRaw == "" {
+		return ""
+	}
+	return string(r.Status)
+}
