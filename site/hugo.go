@@ -45,6 +45,9 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 	flags.Set("noBuildLock", true)
 	if watching {
 		flags.Set("internal", hmaps.Params{"running": true, "watch": true})
+		// Preview injects its own reload script; Hugo's would ask for a
+		// livereload.js that nothing serves.
+		flags.Set("disableLiveReload", true)
 	}
 	logbuf := &bytes.Buffer{}
 	var stdout io.Writer = io.Discard

@@ -84,6 +84,9 @@ type previewer struct {
 	lastErr error
 	hub     hub
 
+	// reported holds the problems already shown in the log.
+	reported map[content.Problem]bool
+
 	// timings of the last rebuild, for benchmarks
 	tLoad, tGenerate, tRender time.Duration
 }
@@ -192,7 +195,39 @@ func (p *previewer) rebuild() error {
 	if p.opts.Progress != nil {
 		p.opts.Progress(fmt.Sprintf("built %d records in %s", len(c.Records), time.Since(start).Round(time.Millisecond)), len(changed), 0)
 	}
+	p.report(c, len(changed), time.Since(start))
 	return nil
+}
+
+// report tells the log what a rebuild did, and each problem once, so an
+// author sees at once what the record they just saved got wrong.
+func (p *previewer) report(c *content.Corpus, changed int, took time.Duration) {
+	if p.opts.Log == nil {
+		return
+	}
+	if p.reported == nil {
+		p.reported = map[content.Problem]bool{}
+	} else {
+		fmt.Fprintf(p.opts.Log, "%s rebuilt: %d files changed, %d records, in %s\n",
+			time.Now().Format("15:04:05"), changed, len(c.Records), took.Round(time.Millisecond))
+	}
+	seen := map[content.Problem]bool{}
+	for _, pr := range c.Problems {
+		seen[pr] = true
+		if !p.reported[pr] {
+			where := pr.File
+			if r := c.Repo(pr.Repo); r != nil && where != "" {
+				if rel, err := filepath.Rel(".", filepath.Join(r.Root, filepath.FromSlash(pr.File))); err == nil {
+					where = rel
+				}
+			}
+			if pr.Line > 0 {
+				where = fmt.Sprintf("%s:%d", where, pr.Line)
+			}
+			fmt.Fprintf(p.opts.Log, "%s: %s: %s\n", where, pr.Severity, pr.Message)
+		}
+	}
+	p.reported = seen
 }
 
 // removePublished deletes the published page of a content file that is
@@ -254,7 +289,7 @@ func (p *previewer) watch(ctx context.Context) error {
 			timer = time.After(100 * time.Millisecond)
 		case err := <-w.Errors:
 			if err != nil {
-				log.Printf("preview: watch: %v", err)
+				p.logf("preview: watching for changes: %v", err)
 			}
 		case <-timer:
 			timer = nil
@@ -309,9 +344,17 @@ func (p *previewer) watchDirs() []string {
 	return dirs
 }
 
+func (p *previewer) logf(format string, args ...any) {
+	if p.opts.Log == nil {
+		log.Printf(format, args...)
+		return
+	}
+	fmt.Fprintf(p.opts.Log, format+"\n", args...)
+}
+
 func (p *previewer) rebuildAndNotify() {
 	if err := p.rebuild(); err != nil {
-		log.Printf("preview: %v", err)
+		p.logf("preview: the site was not rebuilt: %v", err)
 		p.hub.send("error", err.Error())
 		return
 	}

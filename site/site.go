@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,6 +47,9 @@ type Options struct {
 	Now time.Time
 	// Progress, when set, is called as the build advances.
 	Progress func(stage string, done, total int)
+	// Log, when set, is where Preview tells what it rebuilt and what it
+	// could not read.
+	Log io.Writer
 
 	// theme overrides themes.Default, for tests.
 	theme fs.FS

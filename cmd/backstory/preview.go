@@ -21,6 +21,10 @@ record changes; open pages reload by themselves. PATHs are read as by
 				return err
 			}
 			opts := c.siteOptions()
+			opts.Log = c.stderr
+			if !cmd.Flags().Changed("output") {
+				opts.OutputDir = "" // a temporary folder, removed on exit
+			}
 			addr := c.config.GetString("preview.addr")
 			fmt.Fprintf(c.stdout, "backstory preview: serving http://%s/ (Ctrl-C to stop)\n", addr)
 			return site.Preview(cmd.Context(), repos, opts, addr)
