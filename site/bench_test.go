@@ -53,10 +53,14 @@ func benchBuild(b *testing.B, n int) {
 // (the records' text, one template) in the same process style.
 func benchFloor(b *testing.B, n int) {
 	dir, _ := benchCorpus(b, n)
-	work := b.TempDir()
+	project := filepath.Join(b.TempDir(), "floor")
+	if _, err := WriteFloorProject(dir, project); err != nil {
+		b.Fatal(err)
+	}
+	out := filepath.Join(b.TempDir(), "public")
 	b.ResetTimer()
 	for b.Loop() {
-		if _, _, err := BuildFloor(dir, work); err != nil {
+		if _, err := BuildFloor(project, out); err != nil {
 			b.Fatal(err)
 		}
 	}
