@@ -15,6 +15,8 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/backstory-dev/backstory/site"
 )
 
 // browserSite builds one site from backstory's own docs, one real collection
@@ -31,6 +33,9 @@ func browserSite(t *testing.T) (base string, pages map[string]string) {
 		"backstory-dev/backstory=..", "elastisys/compliantkubernetes="+elastisys, "acme/hostile=testdata/hostile")
 	if res.code != 0 {
 		t.Fatalf("build exited %d: %s", res.code, res.stderr)
+	}
+	for _, b := range site.CheckLinksBase(out, "/story/") {
+		t.Errorf("broken link: %v", b)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "search.json"))
 	if err != nil {

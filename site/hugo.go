@@ -57,8 +57,13 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 		flags.Set("templateMetricsHints", true)
 		stdout = os.Stderr
 	}
+	lvl := logg.LevelWarn
+	if os.Getenv("ZZ_HUGO_DEBUG") != "" {
+		lvl = logg.LevelDebug
+		stdout = os.Stderr
+	}
 	logger := loggers.New(loggers.Options{
-		Level: logg.LevelWarn, StdOut: stdout, StdErr: logbuf, DistinctLevel: logg.LevelWarn,
+		Level: lvl, StdOut: stdout, StdErr: logbuf, DistinctLevel: logg.LevelWarn,
 	})
 	configs, err := allconfig.LoadConfig(allconfig.ConfigSourceDescriptor{
 		Fs:          fsys,
@@ -75,7 +80,7 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 	h, err := hugolib.NewHugoSites(deps.DepsCfg{
 		Configs:  configs,
 		Fs:       fs,
-		LogLevel: logg.LevelWarn,
+		LogLevel: lvl,
 		StdOut:   stdout,
 		StdErr:   logbuf,
 	})
