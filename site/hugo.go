@@ -59,7 +59,7 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 	}
 	lvl := logg.LevelWarn
 	if os.Getenv("ZZ_HUGO_DEBUG") != "" {
-		lvl = logg.LevelDebug
+		lvl = logg.LevelTrace
 		stdout = os.Stderr
 	}
 	logger := loggers.New(loggers.Options{

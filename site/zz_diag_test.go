@@ -58,6 +58,7 @@ func TestZZDiagRebuild(t *testing.T) {
 	err = p.hugo.build(events...)
 	hugoMu.Unlock()
 	t.Logf("render %s err %v", time.Since(start), err)
+	os.WriteFile("/tmp/zzlog.txt", []byte(p.hugo.log.String()), 0o644)
 	n, total := 0, 0
 	var sample []string
 	filepath.WalkDir(p.publish, func(path string, d fs.DirEntry, err error) error {

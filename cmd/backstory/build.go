@@ -31,18 +31,22 @@ rest of the site builds.`,
   backstory build ../api ../web -o /tmp/site
   backstory build acme/payments=../payments/docs/adr`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			opts := c.siteOptions()
+			if isTerminal(c.stderr) {
+				opts.Progress = progressLine(c.stderr)
+				opts.Progress("reading records", 0, 0)
+			}
 			ws, err := loadWorkspace(args)
 			if err != nil {
 				return err
 			}
+			if opts.Progress != nil && len(ws.corpus.Problems) > 0 {
+				fmt.Fprint(c.stderr, "\r\033[K")
+			}
 			for _, p := range ws.corpus.Problems {
 				fmt.Fprintf(c.stderr, "%s: %s: %s\n", ws.where(p), p.Severity, p.Message)
 			}
-			opts := c.siteOptions()
-			if isTerminal(c.stderr) {
-				opts.Progress = progressLine(c.stderr)
-			}
-			start := time.Now()
 			res, err := site.Build(cmd.Context(), ws.corpus, opts)
 			if opts.Progress != nil {
 				fmt.Fprint(c.stderr, "\r\033[K")

@@ -185,3 +185,39 @@ func TestMissingPathIsAClearError(t *testing.T) {
 		t.Errorf("export of a missing path: exit %d, stderr %q", code, errs)
 	}
 }
+
+func TestBuildReportsBadRecordsAndBuildsTheRest(t *testing.T) {
+	repo := writeFiles(t, map[string]string{
+		"docs/decisions/0001-use-postgresql.md": nygardRecord,
+		"docs/decisions/0002-broken.md":         "---\nstatus: [accepted\n---\n# Broken front matter\n\nStill worth reading.\n",
+	})
+	out := filepath.Join(t.TempDir(), "site")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "stale.html"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := cliRun(t, "build", "-o", out, "acme/db="+repo)
+	if code != 0 {
+		t.Fatalf("build exited %d: %s", code, stderr)
+	}
+	if want := filepath.Join(repo, "docs", "decisions", "0002-broken.md") + ":3: error: invalid YAML front matter"; !strings.Contains(stderr, want) {
+		t.Errorf("build does not report the broken front matter at %s:\n%s", want, stderr)
+	}
+	if !strings.Contains(stdout, "2 records") {
+		t.Errorf("build output: %s", stdout)
+	}
+	index, err := os.ReadFile(filepath.Join(out, "search.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"Use PostgreSQL", "Broken front matter"} {
+		if !strings.Contains(string(index), title) {
+			t.Errorf("the site lacks %q", title)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "stale.html")); err == nil {
+		t.Error("a file from before the build is still in the output")
+	}
+}
