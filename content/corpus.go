@@ -195,17 +195,23 @@ func (c *Corpus) Resolve(ref string, from *Record) *Record {
 	}
 	ref = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(ref, "<"), ">"))
 	if strings.Contains(ref, "://") {
-		return c.resolveURL(ref, from)
+		if r := c.resolveURL(ref, from); r != nil {
+			return r
+		}
 	}
+	// The record's page on the site, wherever the site is served.
 	if i := strings.Index(ref, "/repos/"); i >= 0 {
 		parts := strings.Split(strings.Trim(ref[i+len("/repos/"):], "/"), "/")
 		if len(parts) >= 2 {
 			if idx, ok := c.repoSlugs[parts[0]]; ok {
-				if r, ok := idx.bySlug[parts[1]]; ok {
+				if r, ok := idx.bySlug[strings.SplitN(parts[1], "#", 2)[0]]; ok {
 					return r
 				}
 			}
 		}
+	}
+	if strings.Contains(ref, "://") {
+		return nil
 	}
 	if k := c.byKey[ref]; k != nil {
 		return k

@@ -81,6 +81,7 @@ func TestResolve(t *testing.T) {
 		"acme/shop:ADR-0001":                   "docs/decisions/0001-record-decisions.md",
 		"[ADR-0002](../0002-use-postgres.md)":  "docs/decisions/0002-use-postgres.md",
 		"/repos/acme-shop/0004-pin-versions/":  "docs/decisions/0004-pin-versions.md",
+		"https://story.example.com/repos/acme-shop/0004-pin-versions/":                          "docs/decisions/0004-pin-versions.md",
 		"https://github.com/acme/shop/blob/main/docs/decisions/0001-record-decisions.md#status": "docs/decisions/0001-record-decisions.md",
 		"PROCESS-0002":     "docs/processes/0002-code-review.md",
 		"ADR-0099":         "",
@@ -290,5 +291,54 @@ func TestExportGolden(t *testing.T) {
 	if !strings.Contains(string(got), `"superseded_by": [
       "docs/decisions/0003-use-cockroach.md"`) {
 		t.Errorf("ADR-0002's superseded_by should be derived and given as a path")
+	}
+}
+
+func TestMatchGlobHostilePatternsAreCheap(t *testing.T) {
+	deep := strings.Repeat("d/", 40) + "x"
+	for _, pat := range []string{
+		strings.Repeat("{a,b}", 22) + "/x",
+		strings.Repeat("**/x/", 12) + "y",
+		strings.Repeat("*/", 30) + "**/z",
+	} {
+		done := make(chan bool, 1)
+		go func() { done <- MatchGlob(pat, deep) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("MatchGlob(%.40q…) did not finish in 10 s", pat)
+		}
+	}
+	if !MatchGlob("a/**/b/**/c", "a/x/b/y/z/c") || MatchGlob("a/**/b/**/c", "a/x/c") {
+		t.Error("the table matcher gets ** wrong")
+	}
+}
+
+func TestLintDuplicateNumbersInFolderPerDecisionAndAcrossFolders(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"docs/adr/0001-a/README.md":   "# A\n\nStatus: accepted\n",
+		"docs/adr/0001-b/README.md":   "# B\n\nStatus: accepted\n",
+		"docs/decisions/0002-c.md":    "# 2. C\n\nStatus: accepted\n",
+		"docs/adr/0002-d/README.md":   "# D\n\nStatus: accepted\n",
+		"docs/decisions/0003-fine.md": "# 3. Fine\n\nStatus: accepted\n",
+	})
+	r, err := OpenRepo("acme/x=" + root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := map[string][]string{}
+	for _, p := range Load([]*Repo{r}).Lint(time.Now()) {
+		if p.Code == "duplicate-number" || p.Code == "duplicate-id" {
+			problems[p.File] = append(problems[p.File], p.Code)
+		}
+	}
+	for _, f := range []string{"docs/adr/0001-a/README.md", "docs/adr/0001-b/README.md", "docs/decisions/0002-c.md", "docs/adr/0002-d/README.md"} {
+		if len(problems[f]) == 0 {
+			t.Errorf("%s: no duplicate reported (all: %v)", f, problems)
+		}
+	}
+	if len(problems["docs/decisions/0003-fine.md"]) != 0 {
+		t.Errorf("0003-fine.md: %v", problems["docs/decisions/0003-fine.md"])
 	}
 }

@@ -37,31 +37,33 @@ func splitPath(p string) []string {
 	return strings.Split(p, "/")
 }
 
+// matchSegments matches path segments against pattern segments. It fills
+// a table of (pattern suffix, name suffix) results from the end, so a
+// pattern of many "**" costs len(pat)×len(name) steps, never an exponential
+// search: globs come from records, which are untrusted input.
 func matchSegments(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for len(pat) > 0 && pat[0] == "**" {
-				pat = pat[1:]
-			}
-			if len(pat) == 0 {
-				return true
-			}
-			for i := 0; i <= len(name); i++ {
-				if matchSegments(pat, name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, err := path.Match(pat[0], name[0]); err != nil || !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
+	// ok[i][j]: pat[i:] matches name[j:].
+	ok := make([][]bool, len(pat)+1)
+	for i := range ok {
+		ok[i] = make([]bool, len(name)+1)
 	}
-	return len(name) == 0
+	ok[len(pat)][len(name)] = true
+	for i := len(pat) - 1; i >= 0; i-- {
+		for j := len(name); j >= 0; j-- {
+			if pat[i] == "**" {
+				// Zero segments, or one more segment and stay on "**".
+				ok[i][j] = ok[i+1][j] || (j < len(name) && ok[i][j+1])
+				continue
+			}
+			if j == len(name) {
+				continue
+			}
+			if m, err := path.Match(pat[i], name[j]); err == nil && m {
+				ok[i][j] = ok[i+1][j+1]
+			}
+		}
+	}
+	return ok[0][0]
 }
 
 func reaches(pat, dir []string) bool {
@@ -81,6 +83,9 @@ func reaches(pat, dir []string) bool {
 		pat, dir = pat[1:], dir[1:]
 	}
 }
+
+// maxBraceAlternatives bounds what one glob may expand to.
+const maxBraceAlternatives = 64
 
 // expandBraces turns "a/{b,c}/d" into "a/b/d" and "a/c/d" (nesting allowed;
 // at most 64 alternatives, past which the pattern is used as written).
@@ -118,12 +123,16 @@ func expandBraces(p string) []string {
 		alts = append(alts, p[start:c])
 		start = c + 1
 	}
+	tails := expandBraces(p[end+1:])
+	if len(alts)*len(tails) > maxBraceAlternatives {
+		return []string{p}
+	}
 	var out []string
 	for _, a := range alts {
-		for _, tail := range expandBraces(p[end+1:]) {
-			for _, x := range expandBraces(p[:open] + a) {
+		for _, x := range expandBraces(p[:open] + a) {
+			for _, tail := range tails {
 				out = append(out, x+tail)
-				if len(out) > 64 {
+				if len(out) > maxBraceAlternatives {
 					return []string{p}
 				}
 			}

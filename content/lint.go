@@ -37,9 +37,11 @@ func (c *Corpus) Lint(now time.Time) []Problem {
 			if len(dups) < 2 {
 				continue
 			}
-			derived := true // ids made from numbers: the number check says it better
+			// Ids made from numbers in one sequence folder: the number
+			// check says it better. Across folders, the id is ambiguous.
+			derived := true
 			for _, d := range dups {
-				if _, fromFile := d.Lines["id"]; fromFile || d.Number == 0 {
+				if _, fromFile := d.Lines["id"]; fromFile || d.Number == 0 || sequenceFolder(d) != sequenceFolder(r) {
 					derived = false
 				}
 			}
@@ -54,15 +56,15 @@ func (c *Corpus) Lint(now time.Time) []Problem {
 			if r.Number <= 0 {
 				continue
 			}
-			dir := path.Dir(r.Path)
+			dir := sequenceFolder(r)
 			if byFolder[dir] == nil {
 				byFolder[dir] = map[int][]*Record{}
 			}
 			byFolder[dir][r.Number] = append(byFolder[dir][r.Number], r)
 		}
 		for _, r := range idx.records {
-			if dups := byFolder[path.Dir(r.Path)][r.Number]; r.Number > 0 && len(dups) > 1 {
-				add(r, "title", SeverityError, "duplicate-number", "number %d is also used by %s (next free number: %d)", r.Number, otherPaths(dups, r), nextInFolder(byFolder[path.Dir(r.Path)]))
+			if dups := byFolder[sequenceFolder(r)][r.Number]; r.Number > 0 && len(dups) > 1 {
+				add(r, "title", SeverityError, "duplicate-number", "number %d is also used by %s (next free number: %d)", r.Number, otherPaths(dups, r), nextInFolder(byFolder[sequenceFolder(r)]))
 			}
 		}
 	}
@@ -199,4 +201,16 @@ func (c *Corpus) cycles() []Problem {
 		}
 	}
 	return out
+}
+
+// sequenceFolder is the folder whose numbering a record takes part in: the
+// folder of its file, or for one folder per decision (slug/README.md) the
+// folder that holds the slug folders.
+func sequenceFolder(r *Record) string {
+	dir := path.Dir(r.Path)
+	base := strings.ToLower(path.Base(r.Path))
+	if base == "readme.md" || base == "index.md" {
+		dir = path.Dir(dir)
+	}
+	return dir
 }

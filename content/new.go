@@ -234,6 +234,14 @@ func markSuperseded(old *Record, newID, newTitle, rel string) error {
 	if err != nil {
 		return err
 	}
+	// Keep the file's byte-order mark and line endings, so the change is
+	// one line in a diff.
+	bom := bytes.HasPrefix(data, []byte("\ufeff"))
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	eol := "\n"
+	if bytes.Contains(data, []byte("\r\n")) {
+		eol = "\r\n"
+	}
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	link := fmt.Sprintf("Superseded by [%s](%s)", newTitle, rel)
 	lines := strings.Split(string(data), "\n")
@@ -250,19 +258,20 @@ func markSuperseded(old *Record, newID, newTitle, rel string) error {
 		if marker, rest, ok := cutMetadataKey(trimmed); ok {
 			lines[statusLine-1] = indent + marker + rest + ": " + strings.ToLower(link[:1]) + link[1:]
 		} else {
-			// Nygard: the status paragraph under "## Status".
-			end := statusLine
-			for end < len(lines) && strings.TrimSpace(lines[end]) != "" && !strings.HasPrefix(strings.TrimSpace(lines[end]), "#") {
-				end++
-			}
-			lines = append(lines[:statusLine-1], append([]string{indent + link}, lines[end:]...)...)
+			// Nygard: the status line under "## Status" is replaced, as
+			// adr-tools does; lines after it ("Amended by …") stay.
+			lines[statusLine-1] = indent + link
 		}
 	default:
 		// No status anywhere: add front matter.
 		fm := []string{"---", "status: superseded", "superseded_by: [" + yamlInline(newID) + "]", "---"}
 		lines = append(fm, lines...)
 	}
-	return writeFileAtomic(old.Source, []byte(strings.Join(lines, "\n")), fi.Mode().Perm())
+	out := strings.Join(lines, eol)
+	if bom {
+		out = "\ufeff" + out
+	}
+	return writeFileAtomic(old.Source, []byte(out), fi.Mode().Perm())
 }
 
 // cutMetadataKey splits "* Status: accepted" into "* " and "Status".
@@ -302,15 +311,16 @@ func editFrontMatter(lines []string, closeLine int, newID string) []string {
 	}
 	id := yamlInline(newID)
 	if i := keyLine("superseded_by"); i >= 0 {
-		_, v, _ := strings.Cut(fm[i], ":")
+		comment := trailingComment(fm[i])
+		_, v, _ := strings.Cut(strings.TrimSuffix(fm[i], comment), ":")
 		v = strings.TrimSpace(v)
 		switch {
 		case strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"):
 			inner := strings.TrimSpace(v[1 : len(v)-1])
 			if inner == "" {
-				fm[i] = "superseded_by: [" + id + "]"
+				fm[i] = "superseded_by: [" + id + "]" + comment
 			} else {
-				fm[i] = "superseded_by: [" + inner + ", " + id + "]"
+				fm[i] = "superseded_by: [" + inner + ", " + id + "]" + comment
 			}
 		case v == "":
 			// A block list follows: add an item after its last one.
@@ -325,7 +335,7 @@ func editFrontMatter(lines []string, closeLine int, newID string) []string {
 			}
 			fm = append(fm[:j], append([]string{item}, fm[j:]...)...)
 		default:
-			fm[i] = "superseded_by: [" + v + ", " + id + "]"
+			fm[i] = "superseded_by: [" + v + ", " + id + "]" + comment
 		}
 	} else {
 		out = append(out, "superseded_by: ["+id+"]")

@@ -111,3 +111,42 @@ func TestNewRecordSupersedes(t *testing.T) {
 		t.Error("superseding a missing record should fail")
 	}
 }
+
+func TestNewRecordSupersedesKeepsBOMLineEndingsAndComments(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "0001-old.md")
+	orig := "\ufeff---\r\nid: ADR-0001\r\ntitle: Keep me\r\nsuperseded_by: [ADR-0009] # earlier\r\ntags: [a]\r\n---\r\n# Keep me\r\n"
+	if err := os.WriteFile(old, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRecord(dir, KindDecision, "New", NewOptions{Supersedes: "ADR-0001"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\ufeff---\r\nid: ADR-0001\r\ntitle: Keep me\r\nsuperseded_by: [ADR-0009, ADR-0002] # earlier\r\ntags: [a]\r\nstatus: superseded\r\n---\r\n# Keep me\r\n"
+	if string(got) != want {
+		t.Errorf("old record:\n%q\nwant\n%q", got, want)
+	}
+	r := Parse(nil, "0001-old.md", got)
+	if r.Title != "Keep me" || r.Status != StatusSuperseded || len(r.Tags) != 1 || len(r.Problems) != 0 {
+		t.Errorf("re-parsed: title %q status %q tags %v problems %v", r.Title, r.Status, r.Tags, r.Problems)
+	}
+}
+
+func TestNewRecordSupersedesNygardKeepsOtherStatusLines(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "0001-old.md")
+	if err := os.WriteFile(old, []byte("# 1. Old\n\n## Status\n\nAccepted\nAmended by [3. X](0003-x.md)\n\n## Context\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRecord(dir, KindDecision, "New", NewOptions{Supersedes: "ADR-0001"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(old)
+	if want := "# 1. Old\n\n## Status\n\nSuperseded by [New](0002-new.md)\nAmended by [3. X](0003-x.md)\n\n## Context\n"; string(got) != want {
+		t.Errorf("old record:\n%s\nwant\n%s", got, want)
+	}
+}

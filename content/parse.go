@@ -87,6 +87,9 @@ func Parse(repo *Repo, relPath string, data []byte) *Record {
 	if fm, fmEnd, closeLine, ok := splitFrontMatter(data); ok {
 		p.frontMatter(fm)
 		body, bodyLine = data[fmEnd:], closeLine+1
+	} else if first, _, _ := bytes.Cut(data, []byte("\n")); string(bytes.TrimRight(first, " \t")) == "---" && bytes.Contains(data, []byte("\n")) {
+		r.Problems = append(r.Problems, Problem{Repo: r.Repo, File: r.Path, Line: 1, Severity: SeverityError, Code: "front-matter",
+			Message: "the front matter that starts here is never closed: add a line with --- after its last key"})
 	}
 	p.src = body
 	p.firstLine = bodyLine
@@ -451,6 +454,10 @@ func (p *parseState) body() {
 				}
 			}
 			p.statusRelations(txt, links, line)
+		case "links", "related decisions", "related adrs", "related records":
+			// MADR 2 and log4brains: "- Supersedes [title](file.md)".
+			txt, links := p.plain(n)
+			p.statusRelations(txt, links, p.lineOf(n.Pos()))
 		case "date":
 			if r.Date.IsZero() {
 				txt, _ := p.plain(n)
@@ -573,7 +580,8 @@ func (p *parseState) metadataLines(txt string, links []linkSpan, line int) {
 		if !known {
 			continue
 		}
-		valueStart := len(key) + 1
+		// Link offsets become offsets in the trimmed value.
+		valueStart := strings.IndexByte(l, ':') + 1 + len(value) - len(strings.TrimLeft(value, " \t"))
 		for j := range lineLinks {
 			lineLinks[j].start -= valueStart
 		}

@@ -234,3 +234,34 @@ func TestNumberFromName(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusRelations(t *testing.T) {
+	for _, tc := range []struct {
+		name, src    string
+		supersededBy []string
+	}{
+		{"two ids", "# 1. A\n\n## Status\n\nSuperseded by ADR-0019 and ADR-0020\n", []string{"ADR-0019", "ADR-0020"}},
+		{"two links", "# 1. A\n\n## Status\n\nSuperseded by [X](0002-x.md), [Y](0003-y.md)\n", []string{"0002-x.md", "0003-y.md"}},
+		{"spaced colon", "# A\n\n* Status  :  Superseded by [X](0002-x.md)\n", []string{"0002-x.md"}},
+		{"non-ASCII before", "# A\n\n* Status: İptal — superseded by ADR-0003\n", []string{"ADR-0003"}},
+		{"invalid UTF-8", "# A\n\n## StAtus\n\n\xddsuperCeded BY ADR-0004\n", []string{"ADR-0004"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Parse(nil, "docs/adr/0001-a.md", []byte(tc.src))
+			if !reflect.DeepEqual(r.SupersededBy, tc.supersededBy) {
+				t.Errorf("SupersededBy = %q, want %q", r.SupersededBy, tc.supersededBy)
+			}
+		})
+	}
+}
+
+func TestParseLinksSectionAndUnclosedFrontMatter(t *testing.T) {
+	r := Parse(nil, "docs/adr/20201016-b.md", []byte("# B\n\n- Status: accepted\n\n## Links\n\n- Supersedes [A](20200926-a.md)\n"))
+	if !reflect.DeepEqual(r.Supersedes, []string{"20200926-a.md"}) {
+		t.Errorf("Supersedes = %q, want the link under ## Links", r.Supersedes)
+	}
+	r = Parse(nil, "docs/adr/0001-x.md", []byte("---\ntitle: X\nstatus: accepted\n# Y\n"))
+	if len(r.Problems) != 1 || r.Problems[0].Line != 1 || r.Problems[0].Severity != SeverityError {
+		t.Errorf("unclosed front matter: problems %v", r.Problems)
+	}
+}

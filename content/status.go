@@ -92,11 +92,12 @@ var statusRelations = []statusRelation{
 }
 
 // relationsInText finds "superseded by X", "supersedes X", "amended by X"
-// and "amends X" in text. X is the destination of the first link after the
-// phrase when there is one, else the words after it up to a clause boundary.
+// and "amends X" in text. X is every link destination in the clause after
+// the phrase when there are links, else the words after it up to a clause
+// boundary, split on commas and "and" ("superseded by ADR-19 and ADR-20").
 func relationsInText(text string, links []linkSpan) map[string][]string {
 	var out map[string][]string
-	lower := strings.ToLower(text)
+	lower := asciiLower(text)
 	taken := make([]bool, len(lower)) // byte positions already matched by a longer phrase
 	for _, rel := range statusRelations {
 		from := 0
@@ -124,27 +125,36 @@ func relationsInText(text string, links []linkSpan) map[string][]string {
 			if j := strings.IndexAny(text[end:], ";\n"); j >= 0 {
 				clauseEnd = end + j
 			}
-			ref := ""
+			// Another relation phrase later in the clause starts a clause
+			// of its own ("supersedes A, amended by B").
+			for _, other := range statusRelations {
+				if j := strings.Index(lower[end:clauseEnd], other.phrase); j > 0 {
+					clauseEnd = end + j
+				}
+			}
+			var refs []string
 			for _, l := range links {
 				if l.start >= end && l.start < clauseEnd {
-					ref = l.dest
-					break
+					refs = append(refs, l.dest)
 				}
 			}
-			if ref == "" {
-				ref = strings.TrimSpace(text[end:clauseEnd])
-				if j := strings.IndexAny(ref, ",)"); j >= 0 {
-					ref = ref[:j]
+			if len(refs) == 0 {
+				words := text[end:clauseEnd]
+				if j := strings.IndexByte(words, ')'); j >= 0 {
+					words = words[:j]
 				}
-				ref = strings.TrimSpace(strings.Trim(strings.TrimSpace(ref), ".:[]`*_"))
+				for _, part := range strings.FieldsFunc(strings.ReplaceAll(words, " and ", ","), func(r rune) bool { return r == ',' || r == '&' }) {
+					if ref := strings.TrimSpace(strings.Trim(strings.TrimSpace(part), ".:[]`*_")); ref != "" {
+						refs = append(refs, ref)
+					}
+				}
 			}
-			if ref == "" {
-				continue
+			for _, ref := range refs {
+				if out == nil {
+					out = map[string][]string{}
+				}
+				out[rel.field] = appendUnique(out[rel.field], ref)
 			}
-			if out == nil {
-				out = map[string][]string{}
-			}
-			out[rel.field] = appendUnique(out[rel.field], ref)
 		}
 	}
 	return out
@@ -255,4 +265,17 @@ func appendUnique(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// asciiLower lowers ASCII letters only, so byte offsets in the result are
+// offsets in s (strings.ToLower changes lengths for some letters and for
+// invalid UTF-8).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
