@@ -43,18 +43,22 @@ old record is marked superseded by the new one, and the new one says so.`,
 			if title == "" {
 				return fmt.Errorf("the title is empty: say in a few words what was decided")
 			}
-			repos, _, err := openRepos([]string{repoDir})
+			ws, err := loadWorkspace([]string{repoDir})
 			if err != nil {
 				return err
 			}
-			repo := repos[0]
+			repo := ws.repos[0]
 			if dir == "" {
 				dir = folderFor(repo, kind)
+			}
+			if dir, err = filepath.Abs(dir); err != nil {
+				return err
 			}
 			path, err := content.NewRecord(dir, kind, title, content.NewOptions{
 				Supersedes: supersedes,
 				Now:        time.Now(),
 				Repo:       repo,
+				Corpus:     ws.corpus,
 			})
 			if err != nil {
 				return err
