@@ -57,13 +57,8 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 		flags.Set("templateMetricsHints", true)
 		stdout = os.Stderr
 	}
-	lvl := logg.LevelWarn
-	if os.Getenv("ZZ_HUGO_DEBUG") != "" {
-		lvl = logg.LevelTrace
-		stdout = os.Stderr
-	}
 	logger := loggers.New(loggers.Options{
-		Level: lvl, StdOut: stdout, StdErr: logbuf, DistinctLevel: logg.LevelWarn,
+		Level: logg.LevelWarn, StdOut: stdout, StdErr: logbuf, DistinctLevel: logg.LevelWarn,
 	})
 	configs, err := allconfig.LoadConfig(allconfig.ConfigSourceDescriptor{
 		Fs:          fsys,
@@ -80,7 +75,7 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 	h, err := hugolib.NewHugoSites(deps.DepsCfg{
 		Configs:  configs,
 		Fs:       fs,
-		LogLevel: lvl,
+		LogLevel: logg.LevelWarn,
 		StdOut:   stdout,
 		StdErr:   logbuf,
 	})
