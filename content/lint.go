@@ -106,8 +106,15 @@ func (c *Corpus) Lint(now time.Time) []Problem {
 	}
 
 	out = append(out, c.cycles()...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	SortProblems(out)
+	return out
+}
+
+// SortProblems orders problems by repository, file and line, as a reader
+// goes through them.
+func SortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
 		if a.Repo != b.Repo {
 			return a.Repo < b.Repo
 		}
@@ -116,7 +123,6 @@ func (c *Corpus) Lint(now time.Time) []Problem {
 		}
 		return a.Line < b.Line
 	})
-	return out
 }
 
 // says reports whether s itself names old among the records it supersedes.

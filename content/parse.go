@@ -374,16 +374,7 @@ func (p *parseState) setStatus(raw string, links []linkSpan, line int) {
 func (p *parseState) statusRelations(text string, links []linkSpan, line int) {
 	r := p.rec
 	for field, refs := range relationsInText(text, links) {
-		switch field {
-		case "supersedes":
-			r.Supersedes = appendAllUnique(r.Supersedes, refs)
-		case "superseded_by":
-			r.SupersededBy = appendAllUnique(r.SupersededBy, refs)
-		case "amends":
-			r.Amends = appendAllUnique(r.Amends, refs)
-		case "amended_by":
-			r.AmendedBy = appendAllUnique(r.AmendedBy, refs)
-		}
+		r.addRefs(field, refs)
 		if _, ok := r.Lines[field]; !ok {
 			r.Lines[field] = line
 		}
@@ -623,19 +614,7 @@ func (p *parseState) metadataLines(txt string, links []linkSpan, line int) {
 				r.Kind = k
 			}
 		default:
-			refs := refsIn(value, lineLinks)
-			switch field {
-			case "supersedes":
-				r.Supersedes = appendAllUnique(r.Supersedes, refs)
-			case "superseded_by":
-				r.SupersededBy = appendAllUnique(r.SupersededBy, refs)
-			case "amends":
-				r.Amends = appendAllUnique(r.Amends, refs)
-			case "amended_by":
-				r.AmendedBy = appendAllUnique(r.AmendedBy, refs)
-			case "relates_to":
-				r.RelatesTo = appendAllUnique(r.RelatesTo, refs)
-			}
+			r.addRefs(field, refsIn(value, lineLinks))
 			if r.Lines[field] == 0 {
 				r.Lines[field] = ln
 			}
@@ -1124,4 +1103,21 @@ func parseKind(s string) (Kind, bool) {
 		return KindValue, true
 	}
 	return "", false
+}
+
+// addRefs adds references to the relation named by field (the front matter
+// key: supersedes, superseded_by, amends, amended_by, relates_to).
+func (r *Record) addRefs(field string, refs []string) {
+	switch field {
+	case "supersedes":
+		r.Supersedes = appendAllUnique(r.Supersedes, refs)
+	case "superseded_by":
+		r.SupersededBy = appendAllUnique(r.SupersededBy, refs)
+	case "amends":
+		r.Amends = appendAllUnique(r.Amends, refs)
+	case "amended_by":
+		r.AmendedBy = appendAllUnique(r.AmendedBy, refs)
+	case "relates_to":
+		r.RelatesTo = appendAllUnique(r.RelatesTo, refs)
+	}
 }

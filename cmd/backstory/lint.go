@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,16 +38,7 @@ with --strict).`,
 			}
 			problems := append(append([]content.Problem(nil), ws.corpus.Problems...), ws.corpus.Lint(time.Now())...)
 			problems = dedupeProblems(problems)
-			sort.SliceStable(problems, func(i, j int) bool {
-				a, b := problems[i], problems[j]
-				if a.Repo != b.Repo {
-					return a.Repo < b.Repo
-				}
-				if a.File != b.File {
-					return a.File < b.File
-				}
-				return a.Line < b.Line
-			})
+			content.SortProblems(problems)
 			var errs, warns int
 			for _, p := range problems {
 				if p.Severity == content.SeverityError {
