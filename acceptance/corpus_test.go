@@ -137,7 +137,7 @@ func TestSharedCorpusSite(t *testing.T) {
 			t.Errorf("%s (%s): no page at %s", e.Title, e.Repo, e.URL)
 		}
 	}
-	for _, page := range []string{"index.html", "timeline/index.html", "values/index.html", "processes/index.html", "repos/index.html", "tags/index.html", "review/index.html", "why/index.html", "search/index.html", "index.xml"} {
+	for _, page := range []string{"index.html", "timeline/index.html", "values/index.html", "processes/index.html", "repos/index.html", "tags/index.html", "review/index.html", "why/index.html", "search/index.html", "index.xml", "atom.xml"} {
 		if _, err := os.Stat(filepath.Join(out, page)); err != nil {
 			t.Errorf("the site has no %s", page)
 		}
