@@ -3,6 +3,7 @@ package site
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/backstory-dev/backstory/content"
@@ -31,7 +32,12 @@ func MeasureRebuild(repos []*content.Repo, workRoot string) (first, rebuild time
 }
 
 // RebuildPhases are the parts of a preview rebuild.
-type RebuildPhases struct{ Load, Generate, Render time.Duration }
+type RebuildPhases struct {
+	Load, Generate, Render time.Duration
+	// OpenStaleList is the time to open a list page the rebuild left stale
+	// (the timeline): rendered on demand.
+	OpenStaleList time.Duration
+}
 
 // MeasureRebuildPhases is MeasureRebuild, with the rebuild's phases.
 func MeasureRebuildPhases(repos []*content.Repo, workRoot string) (first, rebuild time.Duration, phases RebuildPhases, err error) {
@@ -59,7 +65,12 @@ func measureRebuild(repos []*content.Repo, workRoot string) (first, rebuild time
 	if len(c.Records) == 0 {
 		return first, 0, phases, nil
 	}
-	src := c.Records[len(c.Records)/2].Source
+	changed := c.Records[len(c.Records)/2]
+	src := changed.Source
+	// The author has the record open in the preview, as when editing it.
+	if err := p.renderStale(basePath(p.opts.BaseURL) + strings.TrimPrefix(c.URL(changed), "/")); err != nil {
+		return 0, 0, phases, err
+	}
 	orig, err := os.ReadFile(src)
 	if err != nil {
 		return 0, 0, phases, err
@@ -76,5 +87,13 @@ func measureRebuild(repos []*content.Repo, workRoot string) (first, rebuild time
 		return 0, 0, phases, err
 	}
 	rebuild = time.Since(start)
-	return first, rebuild, RebuildPhases{p.tLoad, p.tGenerate, p.tRender}, nil
+	phases = RebuildPhases{Load: p.tLoad, Generate: p.tGenerate, Render: p.tRender}
+	// Then the reader opens the timeline, which lists every record and was
+	// left stale by the rebuild.
+	start = time.Now()
+	if err := p.renderStale(basePath(p.opts.BaseURL) + "timeline/"); err != nil {
+		return 0, 0, phases, err
+	}
+	phases.OpenStaleList = time.Since(start)
+	return first, rebuild, phases, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/gohugoio/hugo/common/hmaps"
 	"github.com/gohugoio/hugo/common/loggers"
+	"github.com/gohugoio/hugo/common/types"
 	"github.com/gohugoio/hugo/config"
 	"github.com/gohugoio/hugo/config/allconfig"
 	"github.com/gohugoio/hugo/deps"
@@ -32,6 +33,11 @@ var hugoMu sync.Mutex
 type hugoSite struct {
 	h   *hugolib.HugoSites
 	log *bytes.Buffer
+	// visited holds the pages a preview reader opened lately (their paths
+	// with the base path). A watching site renders only these on a rebuild
+	// and the rest when they are asked for (ADR-0008); nil for a one-off
+	// build, which renders everything.
+	visited *types.EvictingQueue[string]
 }
 
 // newHugoSite loads the project's configuration and creates the sites.
@@ -44,7 +50,7 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 	// serialised by hugoMu, and the project may live in memory.
 	flags.Set("noBuildLock", true)
 	if watching {
-		flags.Set("internal", hmaps.Params{"running": true, "watch": true})
+		flags.Set("internal", hmaps.Params{"running": true, "watch": true, "fastRenderMode": true})
 		// Preview injects its own reload script; Hugo's would ask for a
 		// livereload.js that nothing serves.
 		flags.Set("disableLiveReload", true)
@@ -82,8 +88,16 @@ func newHugoSite(fsys afero.Fs, projectDir, publishDir string, watching bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("create hugo sites: %w", err)
 	}
-	return &hugoSite{h: h, log: logbuf}, nil
+	s := &hugoSite{h: h, log: logbuf}
+	if watching {
+		s.visited = types.NewEvictingQueue[string](visitedPages)
+	}
+	return s, nil
 }
+
+// visitedPages is how many recently opened pages a preview re-renders at
+// once after a change.
+const visitedPages = 32
 
 // environ is the process environment without HUGO_ variables, which would
 // otherwise override the generated configuration.
@@ -98,13 +112,36 @@ func environ() []string {
 }
 
 // build renders the site; events name the files that changed since the
-// last build of the same hugoSite (none for a first build).
+// last build of the same hugoSite (none for a first build). On a rebuild of
+// a watching site only the visited pages are rendered again; the others are
+// marked stale and rendered by renderPage when asked for.
 func (s *hugoSite) build(events ...fsnotify.Event) error {
 	s.log.Reset()
-	err := s.h.Build(hugolib.BuildCfg{}, events...)
+	cfg := hugolib.BuildCfg{}
+	if len(events) > 0 && s.visited != nil {
+		cfg.RecentlyTouched = s.visited
+	}
+	err := s.h.Build(cfg, events...)
 	if err != nil || s.h.NumLogErrors() > 0 {
 		return hugoError(err, s.log.String())
 	}
+	return nil
+}
+
+// renderPage renders the page at path (with the base path) if a rebuild
+// left it stale, as `hugo server` does for a page it is asked for, and
+// remembers it as visited.
+func (s *hugoSite) renderPage(path string) error {
+	if s.visited == nil || s.visited.Contains(path) {
+		return nil
+	}
+	s.log.Reset()
+	one := types.NewEvictingQueue[string](1).Add(path)
+	err := s.h.Build(hugolib.BuildCfg{RecentlyTouched: one, PartialReRender: true})
+	if err != nil || s.h.NumLogErrors() > 0 {
+		return hugoError(err, s.log.String())
+	}
+	s.visited.Add(path)
 	return nil
 }
 

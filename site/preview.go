@@ -352,6 +352,19 @@ func (p *previewer) logf(format string, args ...any) {
 	fmt.Fprintf(p.opts.Log, format+"\n", args...)
 }
 
+// renderStale renders the page at path if the last rebuild left it stale:
+// rebuilds render only the pages opened lately, the rest on demand here.
+func (p *previewer) renderStale(path string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hugo == nil || p.lastErr != nil {
+		return nil
+	}
+	hugoMu.Lock()
+	defer hugoMu.Unlock()
+	return p.hugo.renderPage(path)
+}
+
 func (p *previewer) rebuildAndNotify() {
 	if err := p.rebuild(); err != nil {
 		p.logf("preview: the site was not rebuilt: %v", err)
@@ -393,6 +406,9 @@ func (p *previewer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasSuffix(file, ".html") {
 		http.ServeFile(w, r, file)
 		return
+	}
+	if err := p.renderStale(r.URL.Path); err != nil {
+		p.logf("preview: rendering %s: %v", r.URL.Path, err)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {

@@ -577,9 +577,9 @@ func (g *generator) writeConfig(w *projectWriter) error {
 			"home": {"html", "rss", "atom"}, "section": {"html"}, "page": {"html"},
 			"taxonomy": {"html"}, "term": {"html", "rss"},
 		},
-		"build":    map[string]any{"buildStats": map[string]any{"enable": false}, "noJSConfigInAssets": true},
-		"markup":   map[string]any{"goldmark": map[string]any{"renderer": map[string]any{"unsafe": true}}},
-		"services": map[string]any{"rss": map[string]any{"limit": 50}},
+		"build":      map[string]any{"buildStats": map[string]any{"enable": false}, "noJSConfigInAssets": true},
+		"markup":     map[string]any{"goldmark": map[string]any{"renderer": map[string]any{"unsafe": true}}},
+		"services":   map[string]any{"rss": map[string]any{"limit": 50}},
 		"mediaTypes": map[string]any{"application/atom+xml": map[string]any{"suffixes": []string{"xml"}}},
 		"outputFormats": map[string]any{"atom": map[string]any{
 			"mediaType": "application/atom+xml", "baseName": "atom", "rel": "alternate",

@@ -311,6 +311,10 @@ func TestPreviewRebuild(t *testing.T) {
 	if _, body := get("/repos/acme-legacy/0002-use-postgres/"); !strings.Contains(body, "Use PostgreSQL 16") {
 		t.Error("the rebuilt page does not show the new title")
 	}
+	// A list nobody had open is rendered when it is asked for.
+	if _, body := get("/timeline/"); !strings.Contains(body, "Use PostgreSQL 16") {
+		t.Error("the timeline does not show the new title after the rebuild")
+	}
 	if p.loader.Parsed != 1 {
 		t.Errorf("the rebuild parsed %d files, want 1", p.loader.Parsed)
 	}

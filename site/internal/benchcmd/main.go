@@ -122,9 +122,10 @@ func run(gen string, records, repos int, mode, corpus, out string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("rebuild: first build %s, rebuild after one change %s (load %s, generate %s, render %s)\n",
+		fmt.Printf("rebuild: first build %s, rebuild after one change %s (load %s, generate %s, render %s), then opening the stale timeline %s\n",
 			full.Round(time.Millisecond), one.Round(time.Millisecond),
-			ph.Load.Round(time.Millisecond), ph.Generate.Round(time.Millisecond), ph.Render.Round(time.Millisecond))
+			ph.Load.Round(time.Millisecond), ph.Generate.Round(time.Millisecond), ph.Render.Round(time.Millisecond),
+			ph.OpenStaleList.Round(time.Millisecond))
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}
