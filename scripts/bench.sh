@@ -53,7 +53,12 @@ for n in $SIZES; do
     read -r w m < <(measure "$WORK/bin/backstory" build -o "$WORK/site-out" "${args[@]}")
     bw+=("$w") bm+=("$m")
   done
-  rebuild=$("$WORK/bin/benchcmd" -mode rebuild -corpus "$corpus" | sed -n 's/.*rebuild after one change \([^ ]*\).*/\1/p')
+  rb=()
+  for _ in $(seq "$RUNS"); do
+    rb+=("$("$WORK/bin/benchcmd" -mode rebuild -corpus "$corpus" | sed -n 's/.*rebuild after one change \([0-9.]*\)\(m*s\).*/\1 \2/p' |
+      awk '{ printf "%.2f", ($2 == "ms") ? $1 / 1000 : $1 }')")
+  done
+  rebuild="$(median "${rb[@]}") s"
   fwm=$(median "${fw[@]}") fmm=$(median "${fm[@]}") bwm=$(median "${bw[@]}") bmm=$(median "${bm[@]}")
   awk -v n="$n" -v fw="$fwm" -v bw="$bwm" -v fm="$fmm" -v bm="$bmm" -v rb="$rebuild" \
     'BEGIN { printf "| %s | %s s | %s s | %.2f× | %s MB | %s MB | %.2f× | %s |\n", n, fw, bw, bw/fw, fm, bm, bm/fm, rb }'
