@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -30,6 +31,12 @@ type Corpus struct {
 	values     map[*Record][]ValueRef
 	valueBy    map[string]*Record // value records by every slug they answer to
 	tracedBy   map[string]*traced // by value slug
+
+	// chains holds each record's supersession chain, computed once for
+	// every chain on the first call to Chain (the site asks for every
+	// record's, from several goroutines).
+	chainsOnce sync.Once
+	chains     map[*Record][]*Record
 }
 
 type repoIndex struct {
@@ -424,7 +431,29 @@ func (c *Corpus) RelatesTo(r *Record) []*Record { return clone(c.relationsOf(r).
 // Chain returns the supersession chain through r, oldest first: every record
 // connected to r by supersession, each after the records it supersedes
 // (ties by date, then number, then path). A record in no chain gives [r].
+// Records of one chain share the returned slice: do not modify it.
 func (c *Corpus) Chain(r *Record) []*Record {
+	c.chainsOnce.Do(func() {
+		c.chains = map[*Record][]*Record{}
+		for _, x := range c.Records {
+			if _, done := c.chains[x]; done {
+				continue
+			}
+			if chain := c.chainOf(x); len(chain) > 1 {
+				for _, y := range chain {
+					c.chains[y] = chain
+				}
+			}
+		}
+	})
+	if chain, ok := c.chains[r]; ok {
+		return chain
+	}
+	return []*Record{r}
+}
+
+// chainOf computes the supersession chain through r.
+func (c *Corpus) chainOf(r *Record) []*Record {
 	seen := map[*Record]bool{r: true}
 	queue := []*Record{r}
 	for i := 0; i < len(queue); i++ {
