@@ -178,6 +178,13 @@ func findFiles(repos []*Repo) ([]file, []Problem) {
 				if err != nil || fi.IsDir() {
 					return nil
 				}
+				if d.Type()&fs.ModeSymlink != 0 && !linksInside(repo.Root, p) {
+					// A symlink may point anywhere on the machine that builds
+					// the site: only records inside the repository are read.
+					problems = append(problems, Problem{Repo: repo.Name, File: rel, Severity: SeverityWarning, Code: "symlink-outside",
+						Message: "this file is a link to a file outside the repository; it is not read"})
+					return nil
+				}
 				repoFiles = append(repoFiles, file{repo: ri, rel: rel, abs: p, size: fi.Size(), modTime: fi.ModTime()})
 				return nil
 			})
@@ -206,4 +213,19 @@ func hasPathPrefix(p, dir string) bool {
 		return true
 	}
 	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// linksInside reports whether the symlink at p resolves to a file inside
+// root.
+func linksInside(root, p string) bool {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return false
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(realRoot, real)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -175,3 +175,33 @@ func TestConfigRepositoryNamesACheckoutWithoutRemote(t *testing.T) {
 		t.Errorf("a repository without an owner: problems %v", problems)
 	}
 }
+
+func TestLoadSkipsSymlinksOutOfTheRepository(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.md")
+	if err := os.WriteFile(secret, []byte("# Top secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"docs/adr/0001-a.md": "# 1. A\n"})
+	if err := os.Symlink(secret, filepath.Join(root, "docs", "adr", "0002-linked.md")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	if err := os.Symlink("0001-a.md", filepath.Join(root, "docs", "adr", "0003-alias.md")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenRepo(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Load([]*Repo{r})
+	if got, want := paths(c.Records), []string{"docs/adr/0001-a.md", "docs/adr/0003-alias.md"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("records = %q, want %q", got, want)
+	}
+	found := false
+	for _, p := range c.Problems {
+		found = found || (p.Code == "symlink-outside" && p.File == "docs/adr/0002-linked.md")
+	}
+	if !found {
+		t.Errorf("no problem reported for the link out of the repository: %v", c.Problems)
+	}
+}

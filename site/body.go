@@ -149,7 +149,7 @@ func sanitiseBody(src []byte, rewrite linkRewriter, base string) renderedBody {
 		}
 		return ast.WalkContinue, nil
 	})
-	out := applyEdits(src, edits)
+	out := resanitise(applyEdits(src, edits))
 	out = defuseShortcodes(out)
 	return renderedBody{Markdown: out, Summary: summary, Excerpt: truncate(plain.String(), excerptMax)}
 }
@@ -395,4 +395,51 @@ func tagName(raw []byte) string {
 		i++
 	}
 	return strings.ToLower(string(raw[1:i]))
+}
+
+// resanitise re-parses an edited body until its raw HTML is stable: dropping
+// a comment or unlinking joins the bytes either side, which can form a tag
+// ("<<!-- -->script>") the first walk never saw. Such tags become text.
+func resanitise(b []byte) []byte {
+	keep := func(dest string, image bool) linkTarget { return linkTarget{URL: dest} }
+	for i := 0; i < 8; i++ {
+		var edits []edit
+		doc := bodyParser.Parse(text.NewReader(b))
+		_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+			if !entering {
+				return ast.WalkContinue, nil
+			}
+			var start, end int
+			block := false
+			switch n := n.(type) {
+			case *ast.HTMLBlock:
+				lines := n.Lines()
+				if lines.Len() == 0 {
+					return ast.WalkSkipChildren, nil
+				}
+				start, end, block = lines.At(0).Start, lines.At(lines.Len()-1).Stop, true
+				if n.HasClosure() {
+					end = n.ClosureLine.Stop
+				}
+			case *ast.RawHTML:
+				if n.Segments.Len() == 0 {
+					return ast.WalkSkipChildren, nil
+				}
+				start, end = n.Segments.At(0).Start, n.Segments.At(n.Segments.Len()-1).Stop
+			default:
+				return ast.WalkContinue, nil
+			}
+			// HTML the first pass wrote is stable; HTML that changes now
+			// was formed by joining text, so it is shown as text.
+			if s := sanitiseHTML(b[start:end], keep, block); s != string(b[start:end]) {
+				edits = append(edits, edit{start, end, inertText(string(b[start:end]))})
+			}
+			return ast.WalkSkipChildren, nil
+		})
+		if len(edits) == 0 {
+			return b
+		}
+		b = applyEdits(b, edits)
+	}
+	return []byte(inertText(string(b))) // never stable: show it all as text
 }

@@ -36,6 +36,10 @@ func TestSanitiseBody(t *testing.T) {
 		{"shortcodes defused", "{{< foo >}} and {{% bar %}}\n", []string{"{{\u200b<", "{{\u200b%"}, []string{"{{<", "{{%"}},
 		{"uppercase tags", "<B>bold</B> <SCRIPT>x</SCRIPT>\n", []string{"<b>bold</b>", "&lt;SCRIPT&gt;"}, nil},
 		{"self-closing br", "a<br/>b\n", []string{"a<br>b"}, nil},
+		{"dropped comment cannot join a tag", "Inline: <<!-- -->img src=x onerror=alert(1)<!-- -->> done.\n\n<<!-- -->script>alert(2)<<!-- -->/script>\n",
+			[]string{"&lt;img src=x onerror", "&lt;script&gt;alert(2)"}, []string{"<img", "<script"}},
+		{"unlinked link cannot join a tag", "Text <[img](javascript:void) src=x onerror=alert(11)> end.\n\n<[s](../../../nowhere)cript>alert(12)<[/](javascript:x)script>\n",
+			[]string{"&lt;img src=x onerror"}, []string{"<img", "<script"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

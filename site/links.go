@@ -81,6 +81,12 @@ func (l *linkResolver) rewrite(dest string, image bool) linkTarget {
 	if l.repo != nil && l.repo.Root != "" {
 		abs := filepath.Join(l.repo.Root, filepath.FromSlash(repoPath))
 		fi, err := os.Stat(abs)
+		if err == nil {
+			// A symlink may point anywhere on the build machine.
+			if real, rerr := filepath.EvalSymlinks(abs); rerr != nil || !isInsideReal(l.repo.Root, real) {
+				err = os.ErrNotExist
+			}
+		}
 		switch {
 		case err != nil:
 			return l.missing(repoPath)
@@ -165,4 +171,9 @@ func (g *generator) siteURL(rel, frag string) string {
 		u += "#" + frag
 	}
 	return u
+}
+
+func isInsideReal(root, real string) bool {
+	r, err := filepath.EvalSymlinks(root)
+	return err == nil && isInside(r, real)
 }

@@ -398,7 +398,8 @@ func (p *previewer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
 		if !strings.HasSuffix(r.URL.Path, "/") {
-			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+			// Never "//host/…": that would send the reader to another site.
+			http.Redirect(w, r, "/"+strings.TrimLeft(r.URL.Path, "/")+"/", http.StatusMovedPermanently)
 			return
 		}
 		file = filepath.Join(file, "index.html")

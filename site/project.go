@@ -578,7 +578,7 @@ func (g *generator) writeConfig(w *projectWriter) error {
 			"taxonomy": {"html"}, "term": {"html", "rss"},
 		},
 		"build":      map[string]any{"buildStats": map[string]any{"enable": false}, "noJSConfigInAssets": true},
-		"markup":     map[string]any{"goldmark": map[string]any{"renderer": map[string]any{"unsafe": true}}},
+		"markup":     map[string]any{"goldmark": map[string]any{"renderer": map[string]any{"unsafe": true}, "parser": map[string]any{"attribute": map[string]any{"title": false}}}},
 		"services":   map[string]any{"rss": map[string]any{"limit": 50}},
 		"mediaTypes": map[string]any{"application/atom+xml": map[string]any{"suffixes": []string{"xml"}}},
 		"outputFormats": map[string]any{"atom": map[string]any{
