@@ -366,3 +366,40 @@ func TestCheckLinks(t *testing.T) {
 
 // The embedded theme is what Build uses by default.
 var _ fs.FS = themes.Default
+
+func TestBuildDoesNotPublishFilesOutsideTheRepository(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(secret, []byte("TOP SECRET"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "docs", "decisions")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "0001-a.md"), []byte("# 1. A\n\n![diagram](diagram.png) and [notes](notes.txt)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"diagram.png", "notes.txt"} {
+		if err := os.Symlink(secret, filepath.Join(dir, name)); err != nil {
+			t.Skip("no symlinks here:", err)
+		}
+	}
+	repo, err := content.OpenRepo("acme/x=" + root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := Build(context.Background(), content.Load([]*content.Repo{repo}), Options{OutputDir: out, Now: fixtureNow}); err != nil {
+		t.Fatal(err)
+	}
+	_ = filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if data, _ := os.ReadFile(p); bytes.Contains(data, []byte("TOP SECRET")) {
+			t.Errorf("%s holds the secret a symlink points to", p)
+		}
+		return nil
+	})
+}
