@@ -223,6 +223,18 @@ func TestSiteInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("why is this code like this", func(t *testing.T) {
+		p := page{t, ctx}
+		p.do(
+			chromedp.Navigate(base+"/why/?path=site/site.go"),
+			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("[data-why-results] a")].some(a => a.textContent.includes("Build the site with Hugo"))`,
+				chromedp.WithPollingTimeout(10*time.Second)),
+		)
+		if text := p.text("[data-why-results]"); strings.Contains(text, "Record backstory's own decisions") {
+			t.Errorf("the why page lists a decision that governs docs/** only:\n%.500s", text)
+		}
+	})
+
 	t.Run("hostile record", func(t *testing.T) {
 		p := page{t, ctx}
 		hostile := pages["Keep placeholders visible"]

@@ -59,11 +59,30 @@
   function compile(glob) {
     var g = glob.replace(/^\.?\//, "");
     try {
-      return {
-        whole: new RegExp("^" + globSource(g) + "$"),
-        segs: g.split("/").map(function (s) { return s === "**" ? null : new RegExp("^" + globSource(s) + "$"); })
-      };
+      var c = { segs: g.split("/").map(function (s) { return s === "**" ? null : new RegExp("^" + globSource(s) + "$"); }) };
+      // Alternatives that span folders ("{a/b,c}") need the whole pattern;
+      // otherwise segments are matched one by one, which stays fast
+      // whatever the glob (records are untrusted input).
+      if (/\{[^}]*\//.test(g)) c.whole = new RegExp("^" + globSource(g) + "$");
+      return c;
     } catch (e) { return null; }
+  }
+
+  // matches reports whether the path's parts match the glob's segments,
+  // filling a table from the end: "**" matches zero or more parts.
+  function matches(c, parts) {
+    if (c.whole) return c.whole.test(parts.join("/"));
+    var n = c.segs.length, m = parts.length, next = [], cur, i, j;
+    for (j = 0; j <= m; j++) next[j] = j === m;
+    for (i = n - 1; i >= 0; i--) {
+      cur = [];
+      for (j = m; j >= 0; j--) {
+        if (c.segs[i] === null) cur[j] = next[j] || (j < m && cur[j + 1]);
+        else cur[j] = j < m && c.segs[i].test(parts[j]) && next[j + 1];
+      }
+      next = cur;
+    }
+    return next[0];
   }
 
   // inside reports whether the glob could match something under the folder.
@@ -96,7 +115,7 @@
     var byURL = {}, found = [];
     entries.forEach(function (e) {
       if (!e.c || (repo && e.repo !== repo)) return;
-      var how = e.c.whole.test(path) ? "match" : (inside(e.c, parts) ? "inside" : "");
+      var how = matches(e.c, parts) ? "match" : (inside(e.c, parts) ? "inside" : "");
       if (!how) return;
       var key = e.url || e.repo + ":" + e.id;
       var f = byURL[key];
