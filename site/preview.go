@@ -478,6 +478,9 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *hub) send(event, data string) {
+	// Every line of data gets its own "data:" field; a bare CR also ends a
+	// line in an event stream, so it is folded into LF first.
+	data = strings.ReplaceAll(strings.ReplaceAll(data, "\r\n", "\n"), "\r", "\n")
 	msg := "event: " + event + "\ndata: " + strings.ReplaceAll(data, "\n", "\ndata: ") + "\n\n"
 	h.mu.Lock()
 	defer h.mu.Unlock()
