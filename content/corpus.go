@@ -362,34 +362,23 @@ func (c *Corpus) relate() {
 		*list = append(*list, r)
 	}
 	for _, r := range c.Records {
-		for _, ref := range r.Supersedes {
-			if t := c.Resolve(ref, r); t != nil && t != r {
-				add(&rel(r).supersedes, t)
-				add(&rel(t).supersededBy, r)
-			}
-		}
-		for _, ref := range r.SupersededBy {
-			if t := c.Resolve(ref, r); t != nil && t != r {
-				add(&rel(r).supersededBy, t)
-				add(&rel(t).supersedes, r)
-			}
-		}
-		for _, ref := range r.Amends {
-			if t := c.Resolve(ref, r); t != nil && t != r {
-				add(&rel(r).amends, t)
-				add(&rel(t).amendedBy, r)
-			}
-		}
-		for _, ref := range r.AmendedBy {
-			if t := c.Resolve(ref, r); t != nil && t != r {
-				add(&rel(r).amendedBy, t)
-				add(&rel(t).amends, r)
-			}
-		}
-		for _, ref := range r.RelatesTo {
-			if t := c.Resolve(ref, r); t != nil && t != r {
-				add(&rel(r).relatesTo, t)
-				add(&rel(t).relatesTo, r)
+		// Each relation as written, the list it fills on the record, and the
+		// opposite list it fills on the record it names.
+		for _, e := range []struct {
+			refs          []string
+			fwd, backward func(*relations) *[]*Record
+		}{
+			{r.Supersedes, func(x *relations) *[]*Record { return &x.supersedes }, func(x *relations) *[]*Record { return &x.supersededBy }},
+			{r.SupersededBy, func(x *relations) *[]*Record { return &x.supersededBy }, func(x *relations) *[]*Record { return &x.supersedes }},
+			{r.Amends, func(x *relations) *[]*Record { return &x.amends }, func(x *relations) *[]*Record { return &x.amendedBy }},
+			{r.AmendedBy, func(x *relations) *[]*Record { return &x.amendedBy }, func(x *relations) *[]*Record { return &x.amends }},
+			{r.RelatesTo, func(x *relations) *[]*Record { return &x.relatesTo }, func(x *relations) *[]*Record { return &x.relatesTo }},
+		} {
+			for _, ref := range e.refs {
+				if t := c.Resolve(ref, r); t != nil && t != r {
+					add(e.fwd(rel(r)), t)
+					add(e.backward(rel(t)), r)
+				}
 			}
 		}
 	}

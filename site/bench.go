@@ -23,14 +23,6 @@ func BuildFloor(projectDir, publishDir string) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// MeasureRebuild measures preview's first build of repos and its rebuild
-// after one record changed (a line appended to the first record), working
-// under workRoot. The record is restored afterwards.
-func MeasureRebuild(repos []*content.Repo, workRoot string) (first, rebuild time.Duration, err error) {
-	first, rebuild, _, err = measureRebuild(repos, workRoot)
-	return first, rebuild, err
-}
-
 // RebuildPhases are the parts of a preview rebuild.
 type RebuildPhases struct {
 	Load, Generate, Render time.Duration
@@ -39,7 +31,10 @@ type RebuildPhases struct {
 	OpenStaleList time.Duration
 }
 
-// MeasureRebuildPhases is MeasureRebuild, with the rebuild's phases.
+// MeasureRebuildPhases measures preview's first build of repos and its
+// rebuild after one record changed (a line appended to a record the author
+// has open), with the rebuild's phases, working under workRoot. The record
+// is restored afterwards.
 func MeasureRebuildPhases(repos []*content.Repo, workRoot string) (first, rebuild time.Duration, phases RebuildPhases, err error) {
 	return measureRebuild(repos, workRoot)
 }

@@ -77,7 +77,7 @@ func BenchmarkRebuild1k(b *testing.B) {
 	work := b.TempDir()
 	var total float64
 	for b.Loop() {
-		_, one, err := MeasureRebuild(repos, work)
+		_, one, _, err := MeasureRebuildPhases(repos, work)
 		if err != nil {
 			b.Fatal(err)
 		}
