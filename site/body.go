@@ -149,7 +149,12 @@ func sanitiseBody(src []byte, rewrite linkRewriter, base string) renderedBody {
 		}
 		return ast.WalkContinue, nil
 	})
-	out := resanitise(applyEdits(src, edits))
+	out := src
+	if len(edits) > 0 {
+		// Only an edit can join text into a new tag; an unedited body was
+		// checked whole above.
+		out = resanitise(applyEdits(src, edits))
+	}
 	out = defuseShortcodes(out)
 	return renderedBody{Markdown: out, Summary: summary, Excerpt: truncate(plain.String(), excerptMax)}
 }
