@@ -1,0 +1,185 @@
+// Package app is the GitHub App: the durable inbox of webhook deliveries, the
+// handlers that turn an event into a context check, and the interfaces of the
+// technologies around them (the store, GitHub). The rule engine itself is
+// pure and lives in app/check; the store implementations in app/sqlite and
+// app/postgres; the GitHub adapter in app/github.
+//
+// Nothing here imports go-github or a database driver: adapters convert at
+// the edge (docs/decisions, "Package layout").
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Delivery is one webhook delivery as GitHub sent it, and where it stands in
+// the inbox.
+type Delivery struct {
+	// ID is X-GitHub-Delivery: the same on a redelivery, so it deduplicates.
+	ID string
+	// Event is X-GitHub-Event ("pull_request"); Action is the payload's
+	// "action" ("opened"), "" when it has none.
+	Event  string
+	Action string
+	// InstallationID is payload.installation.id, 0 when absent.
+	InstallationID int64
+	// Repository is payload.repository.full_name ("owner/repo"), "" when
+	// absent.
+	Repository string
+	// Key orders work: two deliveries with the same non-empty Key are never
+	// processed at the same time, by any replica ("owner/repo@<head sha>").
+	Key string
+	// Payload is the body exactly as received.
+	Payload    []byte
+	ReceivedAt time.Time
+
+	// Set by the store.
+	State       DeliveryState
+	Attempts    int       // processing attempts that ended in Retry or Bury
+	NextAttempt time.Time // when a pending delivery becomes due
+	LastError   string
+	DoneAt      time.Time
+}
+
+// DeliveryState is where a delivery stands in the inbox.
+type DeliveryState string
+
+// The states of a delivery. A claimed delivery whose lease expires (its
+// worker died) is due again, as if pending.
+const (
+	StatePending DeliveryState = "pending"
+	StateClaimed DeliveryState = "claimed"
+	StateDone    DeliveryState = "done"
+	StateDead    DeliveryState = "dead" // gave up: a dead letter
+)
+
+// ErrLeaseLost is returned by Complete, Retry and Bury when the worker no
+// longer holds the delivery's lease (it expired and another worker took it).
+var ErrLeaseLost = errors.New("lease lost: another worker holds this delivery")
+
+// ErrNotFound is returned when a stored thing does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Inbox is the durable queue of deliveries. Implementations must be safe for
+// concurrent use by several goroutines and, for PostgreSQL, several processes
+// sharing one database. Every method that returns nil has made its change
+// durable (committed, fsynced as the database does).
+type Inbox interface {
+	// Enqueue stores d as pending, due now. It reports false, and changes
+	// nothing, when a delivery with the same ID is already stored, in any
+	// state.
+	Enqueue(ctx context.Context, d Delivery) (bool, error)
+	// Claim leases up to n due deliveries to worker until now+lease, oldest
+	// ReceivedAt first. Due means pending with NextAttempt <= now, or claimed
+	// with an expired lease. A delivery whose non-empty Key is shared with
+	// another delivery under an unexpired lease is not due; one Claim never
+	// returns two deliveries with the same non-empty Key.
+	Claim(ctx context.Context, worker string, n int, now time.Time, lease time.Duration) ([]Delivery, error)
+	// Complete marks a delivery claimed by worker done.
+	Complete(ctx context.Context, id, worker string, now time.Time) error
+	// Retry puts a delivery claimed by worker back as pending, due at at,
+	// with Attempts incremented and reason kept as LastError.
+	Retry(ctx context.Context, id, worker string, at time.Time, reason string) error
+	// Bury gives up on a delivery claimed by worker: it becomes dead, with
+	// Attempts incremented and reason kept, and is never claimed again.
+	Bury(ctx context.Context, id, worker string, now time.Time, reason string) error
+	// Delivery returns one delivery by id, or ErrNotFound.
+	Delivery(ctx context.Context, id string) (Delivery, error)
+	// Known reports which of ids are stored, in any state.
+	Known(ctx context.Context, ids []string) (map[string]bool, error)
+	// Counts returns how many deliveries are in each state.
+	Counts(ctx context.Context) (map[DeliveryState]int, error)
+}
+
+// CheckRun is what backstory last wrote for one check run, so that an
+// unchanged verdict is not written again and a check run is found by head
+// SHA and name instead of being created twice.
+type CheckRun struct {
+	Repository string // owner/repo
+	HeadSHA    string
+	Name       string
+	// ID is GitHub's check run id.
+	ID int64
+	// ContentHash identifies the status, conclusion, title, summary, text
+	// and actions last written; AnnotationsHash the annotations.
+	ContentHash     string
+	AnnotationsHash string
+	UpdatedAt       time.Time
+}
+
+// Waiver is a "Not needed" press on a pull request's check.
+type Waiver struct {
+	Repository string
+	PR         int
+	By         string // GitHub login
+	At         time.Time
+}
+
+// RecordNumber is a numbered record a pull request adds, for catching two
+// open PRs that take the same number.
+type RecordNumber struct {
+	Folder string // the record's folder relative to the repository root
+	Number int
+	Path   string
+}
+
+// CheckState is what the check remembers between evaluations.
+type CheckState interface {
+	// CheckRun returns the stored check run for repo, sha and name, or
+	// ErrNotFound.
+	CheckRun(ctx context.Context, repo, sha, name string) (CheckRun, error)
+	// SaveCheckRun stores r, replacing any with the same repo, sha and name.
+	SaveCheckRun(ctx context.Context, r CheckRun) error
+	// Waiver returns the waiver of a pull request, or ErrNotFound.
+	Waiver(ctx context.Context, repo string, pr int) (Waiver, error)
+	// SaveWaiver stores w, replacing any earlier waiver of the same PR.
+	SaveWaiver(ctx context.Context, w Waiver) error
+	// DeleteWaiver removes a PR's waiver; no error when there is none.
+	DeleteWaiver(ctx context.Context, repo string, pr int) error
+	// SetOpenPRRecords replaces the numbered records that open PR pr of repo
+	// adds; an empty list removes the PR (closed, merged, or none added).
+	SetOpenPRRecords(ctx context.Context, repo string, pr int, records []RecordNumber) error
+	// OpenPRRecords returns the numbered records every open PR of repo adds.
+	OpenPRRecords(ctx context.Context, repo string) (map[int][]RecordNumber, error)
+}
+
+// Store is all of backstory's state: SQLite by default, PostgreSQL for
+// several replicas. The same contract suite (app/storetest) runs against
+// both.
+type Store interface {
+	Inbox
+	CheckState
+	// Ping reports whether the store answers (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// TemporaryError is a failure that may pass: processing is retried, at or
+// after At when GitHub said when (Retry-After, X-RateLimit-Reset), else
+// with exponential backoff.
+type TemporaryError struct {
+	Err error
+	At  time.Time // zero: use backoff
+}
+
+func (e *TemporaryError) Error() string {
+	if e.At.IsZero() {
+		return fmt.Sprintf("temporary: %v", e.Err)
+	}
+	return fmt.Sprintf("temporary, retry after %s: %v", e.At.UTC().Format(time.RFC3339), e.Err)
+}
+
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// RetryAt reports whether err is temporary, and when to retry (zero: use
+// backoff).
+func RetryAt(err error) (time.Time, bool) {
+	var t *TemporaryError
+	if errors.As(err, &t) {
+		return t.At, true
+	}
+	return time.Time{}, false
+}

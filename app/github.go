@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// GitHub is what the App needs from GitHub as the App itself (JWT auth).
+// app/github implements it with go-github; app/github/githubtest is a fake
+// GitHub server for tests.
+type GitHub interface {
+	// Installation returns a client acting as one installation of the App.
+	Installation(id int64) Client
+	// HookDeliveries lists the App's webhook deliveries delivered at or
+	// after since, newest first, following every page.
+	HookDeliveries(ctx context.Context, since time.Time) ([]HookDelivery, error)
+	// Redeliver asks GitHub to send a delivery again.
+	Redeliver(ctx context.Context, id int64) error
+}
+
+// HookDelivery is one entry of GET /app/hook/deliveries.
+type HookDelivery struct {
+	ID             int64
+	GUID           string // X-GitHub-Delivery of the delivery
+	DeliveredAt    time.Time
+	Redelivery     bool
+	Status         string // "OK", "Invalid HTTP Response: 503", …
+	StatusCode     int    // the HTTP status our endpoint answered, 0 if none
+	Event          string
+	Action         string
+	InstallationID int64
+	RepositoryID   int64
+}
+
+// Client is GitHub as one installation sees it. Every method returns
+// ErrNotFound for a 404, a *TemporaryError for what may pass (5xx, network
+// errors, rate limits: with At set from Retry-After or X-RateLimit-Reset), and
+// another error for what will not (422, 403 without a rate limit).
+type Client interface {
+	// PullRequest fetches one pull request.
+	PullRequest(ctx context.Context, repo string, number int) (PullRequest, error)
+	// PullRequestFiles lists every file a pull request changes (all pages;
+	// GitHub stops at 3,000).
+	PullRequestFiles(ctx context.Context, repo string, number int) ([]ChangedFile, error)
+	// OpenPullRequestsWithHead lists the open pull requests of repo whose
+	// head commit is sha, including PRs from forks.
+	OpenPullRequestsWithHead(ctx context.Context, repo, sha string) ([]PullRequest, error)
+	// Tree lists every file of repo at ref (a branch, tag or commit),
+	// recursively.
+	Tree(ctx context.Context, repo, ref string) (Tree, error)
+	// FileContent returns one file's bytes at ref, or ErrNotFound.
+	FileContent(ctx context.Context, repo, ref, path string) ([]byte, error)
+	// Archive downloads repo at ref as a tarball and writes the regular
+	// files for which keep returns true under dir, at their paths relative
+	// to the repository root. It refuses paths that would leave dir.
+	Archive(ctx context.Context, repo, ref, dir string, keep func(path string, size int64) bool) error
+	// FindCheckRun returns the id of the newest check run named name on sha
+	// that this App created, or ErrNotFound.
+	FindCheckRun(ctx context.Context, repo, sha, name string) (int64, error)
+	// CreateCheckRun creates a check run and returns its id. Annotations
+	// beyond 50 are sent in further requests of at most 50 each.
+	CreateCheckRun(ctx context.Context, repo string, run CheckRunWrite) (int64, error)
+	// UpdateCheckRun rewrites check run id. GitHub appends annotations to
+	// those already on the run; send them only when they changed.
+	UpdateCheckRun(ctx context.Context, repo string, id int64, run CheckRunWrite) error
+	// Permission returns a user's permission on repo: "admin", "maintain",
+	// "write", "triage", "read" or "none".
+	Permission(ctx context.Context, repo, user string) (string, error)
+}
+
+// PullRequest is a pull request as the App sees it.
+type PullRequest struct {
+	Repository string // base repository, owner/repo
+	Number     int
+	State      string // "open" or "closed"
+	Merged     bool
+	Draft      bool
+	Title      string
+	Body       string
+	Author     string
+	AuthorType string // "User", "Bot", "Organization"
+	Labels     []string
+	HeadSHA    string
+	HeadRef    string
+	// HeadRepository is the head's owner/repo: another one for a fork.
+	HeadRepository string
+	BaseRef        string
+	DefaultBranch  string
+	HTMLURL        string
+}
+
+// ChangedFile is one entry of a pull request's files.
+type ChangedFile struct {
+	Path         string
+	PreviousPath string // for renames
+	Status       string // added, removed, modified, renamed, copied, changed, unchanged
+	Additions    int
+	Deletions    int
+	// Patch is the unified diff GitHub gives (may be empty for large or
+	// binary files); annotations are placed on lines it adds.
+	Patch string
+}
+
+// Tree is a repository's file list at one commit.
+type Tree struct {
+	SHA       string // the tree's sha
+	Truncated bool   // GitHub cut the list short: use Archive
+	Entries   []TreeEntry
+}
+
+// TreeEntry is one blob of a Tree.
+type TreeEntry struct {
+	Path string
+	SHA  string // blob sha: unchanged content keeps its sha
+	Size int64
+}
+
+// CheckRunWrite is the content of a check run, created or updated.
+type CheckRunWrite struct {
+	Name        string
+	HeadSHA     string
+	Status      string // "queued", "in_progress" or "completed"
+	Conclusion  string // with completed: success, failure, neutral, …
+	DetailsURL  string
+	ExternalID  string
+	Title       string
+	Summary     string // at most 65,535 characters
+	Text        string // at most 65,535 characters
+	Annotations []Annotation
+	Actions     []Action // at most 3
+	CompletedAt time.Time
+}
+
+// Annotation is a note on lines of a file in a check run.
+type Annotation struct {
+	Path      string
+	StartLine int
+	EndLine   int
+	Level     string // notice, warning or failure
+	Title     string
+	Message   string
+}
+
+// Action is a button on a check run (requested_action).
+type Action struct {
+	Label       string // at most 20 characters
+	Description string // at most 40 characters
+	Identifier  string // at most 20 characters
+}
