@@ -19,7 +19,7 @@ type Metrics struct {
 	// ProcessSeconds is the time one processing attempt takes, by event.
 	ProcessSeconds *prometheus.HistogramVec
 	// GitHubCalls counts GitHub API requests by operation and status class
-	// ("2xx", "304", "4xx", "5xx", "error").
+	// ("2xx", "304", "3xx" for the archive redirect, "4xx", "5xx", "error").
 	GitHubCalls *prometheus.CounterVec
 	// CheckRuns counts check runs by what happened ("created", "updated",
 	// "unchanged").
