@@ -1,0 +1,71 @@
+// Package githubtest is a fake GitHub for tests: the REST API as one
+// GitHub App and its installations see it, with state (repositories,
+// commits, pull requests, check runs, comments, webhook deliveries),
+// served by an httptest server.
+//
+// It answers like GitHub and rejects what GitHub rejects. Every request is
+// matched to an operation of GitHub's own API description (the full 2022
+// OpenAPI description in the shared corpus, corpus/openapi/), and its path
+// and query parameters and JSON body are validated against that
+// operation's schemas. A request the description forbids is answered as
+// GitHub answers it (422 "Invalid request." with what is wrong, 400
+// "Problems parsing JSON", 404 for a path no operation has) and is
+// recorded as a Violation; New fails the test at its end for every
+// violation the test did not declare with ExpectViolation, and for every
+// declaration no violation matched. The fake's own responses are validated
+// against the response schemas too, and a mismatch fails the test as a bug
+// in the fake.
+//
+// A test sets the scene, points the code under test at URL, and checks
+// what GitHub was asked:
+//
+//	gh := githubtest.New(t)
+//	gh.AddInstallation(42, "acme", "acme/widgets")
+//	head := gh.Commit("acme/widgets", "feature", map[string][]byte{"docs/adr/0002-x.md": adr})
+//	gh.AddPullRequest("acme/widgets", githubtest.PullRequest{HeadRef: "feature", Body: &body})
+//	// … run the App with base URL gh.URL(), App id gh.AppID, key gh.PrivateKeyPEM() …
+//	runs := gh.CheckRuns("acme/widgets")
+//
+// Authentication is GitHub's: /app endpoints take a JWT signed with the
+// App's key (PrivateKeyPEM), RS256, whose iss is the App id and whose
+// lifetime is at most ten minutes; an installation token (POST
+// /app/installations/{id}/access_tokens, about 520 characters, "ghs_…",
+// valid an hour) reaches the repositories of its installation, within the
+// installation's permissions. A repository the token cannot reach is a 404,
+// a missing permission a 403 "Resource not accessible by integration".
+// Every answer carries GitHub's rate-limit headers; GET answers carry a
+// weak ETag, and a matching If-None-Match is a 304 that does not count
+// against the limit.
+//
+// Choices where GitHub's behaviour is not fully described, or where the
+// 2022 description has aged:
+//
+//   - Check-run status values added since 2022 (waiting, requested,
+//     pending) are refused as the 2022 enum refuses them: GitHub lets only
+//     GitHub Actions set them, so for an App the old enum is still the
+//     rule.
+//   - Beyond the schemas, the fake refuses what GitHub refuses: a check
+//     run on a commit the repository does not have ("No commit found for
+//     SHA"), the conclusion stale, annotation columns across lines. These
+//     are recorded as violations too.
+//   - A path parameter of the wrong type (/pulls/abc) is answered 404, as
+//     GitHub's router answers it, and recorded as a violation.
+//   - per_page above 100 is clamped to 100, as GitHub does, not refused.
+//     A pull request lists at most 3,000 files; the contents API inlines
+//     files up to 1 MB (larger ones come with encoding "none").
+//   - A JSON null body where the body is optional is taken as no body:
+//     ghinstallation sends one for token requests, and GitHub accepts it.
+//   - A collaborator permission asked for a user given no role is "read"
+//     on a public repository and "none" on a private one (200 either way;
+//     GitHub 404s only for logins that are no user at all).
+//   - JWTs are checked against the wall clock, not the fake's clock: a
+//     client mints them with its own. Installation tokens, rate-limit
+//     windows and timestamps follow the fake's clock (SetNow, Advance).
+//   - Codeload (tarball) and raw links point at the fake itself, under
+//     /_codeload/ and /_raw/, with a token in the URL for private
+//     repositories, as GitHub's links to other hosts carry one. They are
+//     recorded in Calls with the operations "codeload" and "raw".
+//   - The API also answers under /api/v3/, as GitHub Enterprise Server
+//     does, for clients configured with enterprise URLs; HEAD is answered
+//     as GET without the body.
+package githubtest
