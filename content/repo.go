@@ -444,3 +444,32 @@ func defaultBranch(gitDir string) string {
 }
 
 func joinOS(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+
+// MayHoldRecord reports whether the file at p (relative to the repository
+// root, forward slashes) could be a record of a repository configured with
+// cfg: a markdown file inside one of cfg.Paths or, with none configured, one
+// of the usual record folders. The App uses it to fetch only what a corpus
+// needs from a remote repository.
+func MayHoldRecord(cfg RepoConfig, p string) bool {
+	p = path.Clean(p)
+	dirs := cfg.Paths
+	if len(dirs) == 0 {
+		dirs = usualDirs
+	}
+	inside := false
+	for _, d := range dirs {
+		if d == "." || strings.HasPrefix(p, d+"/") {
+			inside = true
+			break
+		}
+	}
+	if !inside {
+		return false
+	}
+	for _, seg := range strings.Split(path.Dir(p), "/") {
+		if seg != "." && skipDir(seg) {
+			return false
+		}
+	}
+	return isRecordFile(path.Base(p), path.Dir(p) == ".")
+}

@@ -1,0 +1,560 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/backstory-dev/backstory/app/check"
+	"github.com/backstory-dev/backstory/content"
+)
+
+// HandledEvents are the X-GitHub-Event values the App acts on. Others are
+// acknowledged and dropped at the door.
+var HandledEvents = map[string]bool{
+	"pull_request": true, "check_suite": true, "check_run": true, "merge_group": true,
+	"push": true, "installation": true, "installation_repositories": true,
+}
+
+// Options configure an App.
+type Options struct {
+	GitHub  GitHub
+	Store   Store
+	Log     *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+	// AppID is the App's id: check_run events of other Apps are ignored.
+	AppID int64
+	// WebURL is GitHub's web address, for links to records
+	// ("https://github.com", or a GitHub Enterprise Server's).
+	WebURL string
+	// SiteURL is where the story site is published, for the check's
+	// details link; "" for none.
+	SiteURL string
+	// CacheDir holds mirrors of the repositories' records; "" for a
+	// temporary folder removed by Close.
+	CacheDir string
+	// CacheTTL is how long a repository's configuration and records are
+	// reused without asking GitHub whether they changed (a push to the
+	// default branch invalidates them at once). Default 10 minutes.
+	CacheTTL time.Duration
+}
+
+// App turns deliveries into context checks: it is the Processor the Worker
+// runs.
+type App struct {
+	gh      GitHub
+	store   Store
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+	appID   int64
+	siteURL string
+	repos   *repoCache
+	tmpDir  string
+}
+
+// New makes an App.
+func New(opts Options) (*App, error) {
+	if opts.GitHub == nil || opts.Store == nil {
+		return nil, errors.New("app: GitHub and Store are required")
+	}
+	a := &App{gh: opts.GitHub, store: opts.Store, log: opts.Log, metrics: opts.Metrics, now: opts.Now,
+		appID: opts.AppID, siteURL: opts.SiteURL}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.metrics == nil {
+		a.metrics = NewMetrics(nil)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	dir := opts.CacheDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "backstory-cache-")
+		if err != nil {
+			return nil, fmt.Errorf("app: make a cache folder: %w", err)
+		}
+		dir, a.tmpDir = tmp, tmp
+	}
+	ttl := opts.CacheTTL
+	if ttl <= 0 {
+		ttl = 10 * time.Minute
+	}
+	web := opts.WebURL
+	if web == "" {
+		web = "https://github.com"
+	}
+	a.repos = newRepoCache(dir, ttl, a.now, web)
+	return a, nil
+}
+
+// Close removes the App's temporary cache.
+func (a *App) Close() error {
+	if a.tmpDir != "" {
+		return os.RemoveAll(a.tmpDir)
+	}
+	return nil
+}
+
+// event is the part of a webhook payload the App reads.
+type event struct {
+	Action       string       `json:"action"`
+	Installation struct{ ID int64 } `json:"installation"`
+	Repository   *eventRepo   `json:"repository"`
+	Sender       eventUser    `json:"sender"`
+	Ref          string       `json:"ref"`
+	PullRequest  *eventPR     `json:"pull_request"`
+	CheckSuite   *struct {
+		HeadSHA      string        `json:"head_sha"`
+		PullRequests []eventPRLink `json:"pull_requests"`
+	} `json:"check_suite"`
+	CheckRun *struct {
+		ID           int64         `json:"id"`
+		Name         string        `json:"name"`
+		HeadSHA      string        `json:"head_sha"`
+		PullRequests []eventPRLink `json:"pull_requests"`
+		App          *struct {
+			ID int64 `json:"id"`
+		} `json:"app"`
+	} `json:"check_run"`
+	RequestedAction *struct {
+		Identifier string `json:"identifier"`
+	} `json:"requested_action"`
+	MergeGroup *struct {
+		HeadSHA string `json:"head_sha"`
+		BaseRef string `json:"base_ref"`
+	} `json:"merge_group"`
+}
+
+type eventRepo struct {
+	FullName      string `json:"full_name"`
+	DefaultBranch string `json:"default_branch"`
+}
+
+type eventUser struct {
+	Login string `json:"login"`
+	Type  string `json:"type"`
+}
+
+type eventPRLink struct {
+	Number int `json:"number"`
+}
+
+type eventPR struct {
+	Number  int     `json:"number"`
+	State   string  `json:"state"`
+	Merged  bool    `json:"merged"`
+	Draft   bool    `json:"draft"`
+	Title   string  `json:"title"`
+	Body    *string `json:"body"`
+	HTMLURL string  `json:"html_url"`
+	User    eventUser
+	Labels  []struct {
+		Name string `json:"name"`
+	} `json:"labels"`
+	Head struct {
+		SHA  string     `json:"sha"`
+		Ref  string     `json:"ref"`
+		Repo *eventRepo `json:"repo"`
+	} `json:"head"`
+	Base struct {
+		Ref  string    `json:"ref"`
+		Repo eventRepo `json:"repo"`
+	} `json:"base"`
+}
+
+func (p *eventPR) pullRequest(repo string) PullRequest {
+	pr := PullRequest{Repository: repo, Number: p.Number, State: p.State, Merged: p.Merged, Draft: p.Draft,
+		Title: p.Title, Author: p.User.Login, AuthorType: p.User.Type, HeadSHA: p.Head.SHA, HeadRef: p.Head.Ref,
+		BaseRef: p.Base.Ref, DefaultBranch: p.Base.Repo.DefaultBranch, HTMLURL: p.HTMLURL}
+	if p.Body != nil {
+		pr.Body = *p.Body
+	}
+	if p.Head.Repo != nil {
+		pr.HeadRepository = p.Head.Repo.FullName
+	}
+	for _, l := range p.Labels {
+		pr.Labels = append(pr.Labels, l.Name)
+	}
+	return pr
+}
+
+// Process handles one delivery (the Worker's Processor).
+func (a *App) Process(ctx context.Context, d Delivery) error {
+	var ev event
+	if err := json.Unmarshal(d.Payload, &ev); err != nil {
+		return Permanent(fmt.Errorf("delivery %s: payload is not JSON: %w", d.ID, err))
+	}
+	repo := ""
+	if ev.Repository != nil {
+		repo = ev.Repository.FullName
+	}
+	log := a.log.With("delivery", d.ID, "event", d.Event, "action", ev.Action, "installation", ev.Installation.ID, "repository", repo)
+	switch d.Event {
+	case "installation", "installation_repositories":
+		log.Info("installation changed")
+		return nil
+	case "push":
+		if ev.Repository != nil && ev.Ref == "refs/heads/"+ev.Repository.DefaultBranch {
+			a.repos.Invalidate(repo)
+			log.Debug("default branch moved: configuration and records will be read again")
+		}
+		return nil
+	}
+	if ev.Installation.ID == 0 || ev.Repository == nil {
+		log.Info("ignored: the delivery names no installation or repository")
+		return nil
+	}
+	c := a.gh.Installation(ev.Installation.ID)
+	switch d.Event {
+	case "pull_request":
+		return a.onPullRequest(ctx, log, c, repo, &ev)
+	case "check_suite":
+		if ev.Action != "requested" && ev.Action != "rerequested" || ev.CheckSuite == nil {
+			return nil
+		}
+		return a.evaluateSHA(ctx, log, c, repo, ev.CheckSuite.HeadSHA, ev.CheckSuite.PullRequests, evalOptions{force: ev.Action == "rerequested"})
+	case "check_run":
+		return a.onCheckRun(ctx, log, c, repo, &ev)
+	case "merge_group":
+		if ev.Action != "checks_requested" || ev.MergeGroup == nil {
+			return nil
+		}
+		return a.onMergeGroup(ctx, log, c, repo, ev.Repository.DefaultBranch, ev.MergeGroup.HeadSHA)
+	}
+	return nil
+}
+
+var prActions = map[string]bool{
+	"opened": true, "edited": true, "synchronize": true, "reopened": true, "ready_for_review": true,
+	"labeled": true, "unlabeled": true, "converted_to_draft": true,
+}
+
+func (a *App) onPullRequest(ctx context.Context, log *slog.Logger, c Client, repo string, ev *event) error {
+	if ev.PullRequest == nil {
+		return Permanent(errors.New("pull_request event without a pull_request"))
+	}
+	pr := ev.PullRequest.pullRequest(repo)
+	log = log.With("pr", pr.Number)
+	if ev.Action == "closed" {
+		// A closed PR no longer holds the numbers of the records it adds.
+		return a.store.SetOpenPRRecords(ctx, repo, pr.Number, nil)
+	}
+	if !prActions[ev.Action] {
+		return nil
+	}
+	if pr.DefaultBranch == "" {
+		pr.DefaultBranch = ev.Repository.DefaultBranch
+	}
+	return a.evaluate(ctx, log, c, pr, evalOptions{})
+}
+
+func (a *App) onCheckRun(ctx context.Context, log *slog.Logger, c Client, repo string, ev *event) error {
+	run := ev.CheckRun
+	if run == nil || (ev.Action != "rerequested" && ev.Action != "requested_action") {
+		return nil
+	}
+	if a.appID != 0 && run.App != nil && run.App.ID != a.appID {
+		return nil
+	}
+	opts := evalOptions{force: true}
+	if ev.Action == "requested_action" {
+		if ev.RequestedAction == nil || ev.RequestedAction.Identifier != check.ActionWaive {
+			return nil
+		}
+		who := ev.Sender.Login
+		perm, err := c.Permission(ctx, repo, who)
+		if err != nil {
+			return fmt.Errorf("check %s's permission on %s: %w", who, repo, err)
+		}
+		switch perm {
+		case "admin", "maintain", "write":
+			opts.waiveBy = who
+			log.Info("check waived", "by", who, "permission", perm)
+		default:
+			opts.notice = fmt.Sprintf("@%s pressed **Not needed**, but only people with write access to %s can waive this check.", who, repo)
+			log.Info("waiver refused", "by", who, "permission", perm)
+		}
+	}
+	return a.evaluateSHA(ctx, log, c, repo, run.HeadSHA, run.PullRequests, opts)
+}
+
+// evaluateSHA evaluates the open pull requests whose head is sha: those the
+// event names, or, for PRs from forks (which GitHub leaves out of check
+// events), those found by their head SHA.
+func (a *App) evaluateSHA(ctx context.Context, log *slog.Logger, c Client, repo, sha string, links []eventPRLink, opts evalOptions) error {
+	var prs []PullRequest
+	if len(links) == 0 {
+		found, err := c.OpenPullRequestsWithHead(ctx, repo, sha)
+		if err != nil {
+			return fmt.Errorf("find the pull requests of %s@%s: %w", repo, short(sha), err)
+		}
+		prs = found
+	} else {
+		for _, l := range links {
+			pr, err := c.PullRequest(ctx, repo, l.Number)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read %s#%d: %w", repo, l.Number, err)
+			}
+			if pr.HeadSHA == sha {
+				prs = append(prs, pr)
+			}
+		}
+	}
+	if len(prs) == 0 {
+		log.Info("no open pull request has this head", "sha", sha)
+		return nil
+	}
+	for _, pr := range prs {
+		if err := a.evaluate(ctx, log.With("pr", pr.Number), c, pr, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type evalOptions struct {
+	force   bool   // write the check run even when unchanged (a re-run)
+	waiveBy string // record a waiver by this user first
+	notice  string // a line to add to the check's text
+}
+
+// evaluate runs the check on one pull request and writes its check run.
+// When it fails for a reason that will not pass, it says so in the check
+// run: a check must never be left silently missing.
+func (a *App) evaluate(ctx context.Context, log *slog.Logger, c Client, pr PullRequest, opts evalOptions) error {
+	err := a.evaluatePR(ctx, log, c, pr, opts)
+	if err == nil || pr.HeadSHA == "" {
+		return err
+	}
+	if _, temporary := RetryAt(err); temporary || ctx.Err() != nil {
+		return err
+	}
+	log.Error("pull request could not be checked", "err", err)
+	run := CheckRunWrite{Name: check.DefaultConfig().Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: "neutral",
+		Title:       "backstory could not check this pull request",
+		Summary:     "backstory hit an error it cannot recover from by retrying, so this pull request was not checked. Re-run the check once the cause is fixed; the App's logs name the delivery.\n\n```\n" + truncate(err.Error(), 2000) + "\n```",
+		CompletedAt: a.now().UTC()}
+	if state, serr := a.repos.State(ctx, c, pr.Repository, pr.DefaultBranch); serr == nil {
+		run.Name = state.Config.Name
+	}
+	if _, werr := a.writeCheckRun(ctx, c, pr.Repository, run, true); werr != nil {
+		log.Error("the error could not be reported in a check run either", "err", werr)
+	}
+	return Permanent(err)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr PullRequest, opts evalOptions) error {
+	repo := pr.Repository
+	if pr.State == "closed" {
+		return a.store.SetOpenPRRecords(ctx, repo, pr.Number, nil)
+	}
+	branch := pr.DefaultBranch
+	if branch == "" {
+		branch = pr.BaseRef
+	}
+	state, err := a.repos.State(ctx, c, repo, branch)
+	if err != nil {
+		return err
+	}
+	files, err := c.PullRequestFiles(ctx, repo, pr.Number)
+	if err != nil {
+		return fmt.Errorf("list the files of %s#%d: %w", repo, pr.Number, err)
+	}
+	in := check.Input{
+		Config:         state.Config,
+		ConfigProblems: state.Problems,
+		Corpus:         state.Corpus,
+		Governs:        state.Governs,
+		Now:            a.now(),
+		SiteURL:        a.siteURL,
+	}
+	in.PR = check.PullRequest{Repository: repo, Number: pr.Number, Title: pr.Title, Body: pr.Body, Author: pr.Author,
+		AuthorIsBot: pr.AuthorType == "Bot" || strings.HasSuffix(pr.Author, "[bot]"), Draft: pr.Draft,
+		Labels: pr.Labels, HeadSHA: pr.HeadSHA, Template: state.Template}
+	var numbered []RecordNumber
+	for _, f := range files {
+		in.PR.Files = append(in.PR.Files, check.File{Path: f.Path, PreviousPath: f.PreviousPath, Status: f.Status,
+			Additions: f.Additions, Deletions: f.Deletions, Patch: f.Patch})
+		if f.Status == "removed" || !content.MayHoldRecord(state.Records.Config, f.Path) {
+			continue
+		}
+		// A record the PR adds or changes, read as it is at the head.
+		data, err := c.FileContent(ctx, repo, pr.HeadSHA, f.Path)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s at %s: %w", f.Path, short(pr.HeadSHA), err)
+		}
+		rec := content.Parse(state.Records, f.Path, data)
+		in.PR.Records = append(in.PR.Records, rec)
+		if rec.Number > 0 && f.Status == "added" {
+			numbered = append(numbered, RecordNumber{Folder: path.Dir(f.Path), Number: rec.Number, Path: f.Path})
+		}
+	}
+	if err := a.store.SetOpenPRRecords(ctx, repo, pr.Number, numbered); err != nil {
+		return err
+	}
+	others, err := a.store.OpenPRRecords(ctx, repo)
+	if err != nil {
+		return err
+	}
+	for n, list := range others {
+		if n == pr.Number {
+			continue
+		}
+		for _, r := range list {
+			in.OpenPRRecords = append(in.OpenPRRecords, check.Numbered{Folder: r.Folder, Number: r.Number, Path: r.Path, PR: n})
+		}
+	}
+	sort.Slice(in.OpenPRRecords, func(i, j int) bool {
+		x, y := in.OpenPRRecords[i], in.OpenPRRecords[j]
+		if x.PR != y.PR {
+			return x.PR < y.PR
+		}
+		return x.Path < y.Path
+	})
+	if opts.waiveBy != "" {
+		if err := a.store.SaveWaiver(ctx, Waiver{Repository: repo, PR: pr.Number, By: opts.waiveBy, At: a.now().UTC()}); err != nil {
+			return err
+		}
+	}
+	switch w, err := a.store.Waiver(ctx, repo, pr.Number); {
+	case err == nil:
+		in.PR.Waiver = &check.Waiver{By: w.By, At: w.At}
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	v := check.Evaluate(in)
+	run := CheckRunWrite{
+		Name: in.Config.Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: string(v.Conclusion),
+		DetailsURL: a.siteURL, ExternalID: fmt.Sprintf("%s#%d", repo, pr.Number),
+		Title: v.Title, Summary: v.Summary, Text: v.Text, CompletedAt: a.now().UTC(),
+	}
+	if opts.notice != "" {
+		run.Text = opts.notice + "\n\n" + run.Text
+	}
+	for _, an := range v.Annotations {
+		run.Annotations = append(run.Annotations, Annotation{Path: an.Path, StartLine: an.StartLine, EndLine: an.EndLine,
+			Level: an.Level, Title: an.Title, Message: an.Message})
+	}
+	for _, ac := range v.Actions {
+		run.Actions = append(run.Actions, Action{Label: ac.Label, Description: ac.Description, Identifier: ac.Identifier})
+	}
+	result, err := a.writeCheckRun(ctx, c, repo, run, opts.force)
+	if err != nil {
+		return err
+	}
+	log.Info("pull request checked", "sha", pr.HeadSHA, "conclusion", v.Conclusion, "check_run", result)
+	return nil
+}
+
+// onMergeGroup passes the merge queue: every pull request in it was checked
+// before it was queued, and a check that never reports would block the queue.
+func (a *App) onMergeGroup(ctx context.Context, log *slog.Logger, c Client, repo, branch, sha string) error {
+	name := check.DefaultConfig().Name
+	if state, err := a.repos.State(ctx, c, repo, branch); err == nil {
+		name = state.Config.Name
+	} else if _, temporary := RetryAt(err); temporary {
+		return err
+	}
+	run := CheckRunWrite{Name: name, HeadSHA: sha, Status: "completed", Conclusion: "success",
+		Title:       "Merge queue: checked on each pull request",
+		Summary:     "Every pull request in this merge group had its backstory check before it was queued, so the queue is not held up.",
+		CompletedAt: a.now().UTC()}
+	result, err := a.writeCheckRun(ctx, c, repo, run, false)
+	if err != nil {
+		return err
+	}
+	log.Info("merge group passed", "sha", sha, "check_run", result)
+	return nil
+}
+
+// writeCheckRun creates or updates the check run named run.Name on
+// run.HeadSHA, writing nothing when its content has not changed (unless
+// force) and annotations only when they changed (GitHub appends them).
+func (a *App) writeCheckRun(ctx context.Context, c Client, repo string, run CheckRunWrite, force bool) (string, error) {
+	contentHash, annotationsHash := hashRun(run)
+	stored, err := a.store.CheckRun(ctx, repo, run.HeadSHA, run.Name)
+	if errors.Is(err, ErrNotFound) || (err == nil && stored.ID == 0) {
+		id, ferr := c.FindCheckRun(ctx, repo, run.HeadSHA, run.Name)
+		switch {
+		case errors.Is(ferr, ErrNotFound):
+			id, err := c.CreateCheckRun(ctx, repo, run)
+			if err != nil {
+				return "", fmt.Errorf("create the check run on %s@%s: %w", repo, short(run.HeadSHA), err)
+			}
+			a.metrics.CheckRuns.WithLabelValues("created").Inc()
+			return "created", a.store.SaveCheckRun(ctx, CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name,
+				ID: id, ContentHash: contentHash, AnnotationsHash: annotationsHash, UpdatedAt: a.now().UTC()})
+		case ferr != nil:
+			return "", fmt.Errorf("find the check run on %s@%s: %w", repo, short(run.HeadSHA), ferr)
+		}
+		// Created before the store knew of it (the store was lost, or the
+		// process died between creating and saving): its annotations are
+		// unknown, so they are sent again.
+		stored = CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name, ID: id}
+	} else if err != nil {
+		return "", err
+	}
+	if !force && stored.ContentHash == contentHash && stored.AnnotationsHash == annotationsHash {
+		a.metrics.CheckRuns.WithLabelValues("unchanged").Inc()
+		return "unchanged", nil
+	}
+	if stored.AnnotationsHash == annotationsHash {
+		run.Annotations = nil
+	}
+	if err := c.UpdateCheckRun(ctx, repo, stored.ID, run); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// Deleted on GitHub's side: forget it and create it anew.
+			if derr := a.store.SaveCheckRun(ctx, CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name}); derr != nil {
+				return "", derr
+			}
+			return "", &TemporaryError{Err: fmt.Errorf("check run %d is gone: %w", stored.ID, err)}
+		}
+		return "", fmt.Errorf("update check run %d on %s@%s: %w", stored.ID, repo, short(run.HeadSHA), err)
+	}
+	a.metrics.CheckRuns.WithLabelValues("updated").Inc()
+	stored.ContentHash, stored.AnnotationsHash, stored.UpdatedAt = contentHash, annotationsHash, a.now().UTC()
+	return "updated", a.store.SaveCheckRun(ctx, stored)
+}
+
+// hashRun identifies what a check run says, apart from when it was said.
+func hashRun(run CheckRunWrite) (contentHash, annotationsHash string) {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.Encode([]any{run.Status, run.Conclusion, run.DetailsURL, run.ExternalID, run.Title, run.Summary, run.Text, run.Actions})
+	contentHash = hex.EncodeToString(h.Sum(nil))
+	h.Reset()
+	enc.Encode(run.Annotations)
+	return contentHash, hex.EncodeToString(h.Sum(nil))
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

@@ -1,0 +1,391 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/backstory-dev/backstory/app/check"
+	"github.com/backstory-dev/backstory/content"
+)
+
+// repoState is what a check needs from a repository's default branch, as of
+// one tree: its configuration, its records and its pull request template.
+type repoState struct {
+	Repo    string
+	Branch  string
+	TreeSHA string
+	// Config is the check's configuration, the org's defaults merged under
+	// the repository's; Problems are what was wrong with either file.
+	Config   check.Config
+	Problems []content.Problem
+	// Records is the repository as content sees it (record folders, id
+	// pattern); Corpus its records.
+	Records  *content.Repo
+	Corpus   *content.Corpus
+	Governs  *content.GovernIndex
+	Template string
+	checked  time.Time
+}
+
+// templatePaths are where GitHub looks for a pull request template,
+// compared case-insensitively.
+var templatePaths = []string{
+	".github/pull_request_template.md", "pull_request_template.md", "docs/pull_request_template.md",
+}
+
+// archiveThreshold is how many changed files make one tarball cheaper than
+// one request per file.
+const archiveThreshold = 25
+
+// maxRecordBytes is the largest file read as a record.
+const maxRecordBytes = 1 << 20
+
+// repoCache keeps, per repository, a mirror on disk of the files a check
+// reads (configuration, records, PR template) and the state built from them.
+// A state is reused while it is younger than ttl and no push invalidated it;
+// after that the default branch's tree is asked for again, conditionally, and
+// only files whose blob changed are fetched.
+type repoCache struct {
+	dir    string
+	ttl    time.Duration
+	now    func() time.Time
+	webURL string
+
+	mu    sync.Mutex
+	repos map[string]*repoEntry
+	orgs  map[string]*orgEntry
+}
+
+type repoEntry struct {
+	mu     sync.Mutex
+	state  *repoState
+	blobs  map[string]string // path in the mirror → blob sha
+	stale  bool
+	loader content.Loader
+}
+
+type orgEntry struct {
+	mu      sync.Mutex
+	data    []byte
+	checked time.Time
+	stale   bool
+}
+
+func newRepoCache(dir string, ttl time.Duration, now func() time.Time, webURL string) *repoCache {
+	return &repoCache{dir: dir, ttl: ttl, now: now, webURL: strings.TrimSuffix(webURL, "/"),
+		repos: map[string]*repoEntry{}, orgs: map[string]*orgEntry{}}
+}
+
+// Invalidate makes the next State of repo look at GitHub again; a push to
+// owner/.github also invalidates the org's defaults.
+func (rc *repoCache) Invalidate(repo string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	key := strings.ToLower(repo)
+	if e, ok := rc.repos[key]; ok {
+		e.mu.Lock()
+		e.stale = true
+		e.mu.Unlock()
+	}
+	if owner, name, ok := strings.Cut(key, "/"); ok && name == ".github" {
+		if o, ok := rc.orgs[owner]; ok {
+			o.mu.Lock()
+			o.stale = true
+			o.mu.Unlock()
+		}
+	}
+}
+
+func (rc *repoCache) entry(repo string) *repoEntry {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	key := strings.ToLower(repo)
+	e, ok := rc.repos[key]
+	if !ok {
+		e = &repoEntry{blobs: map[string]string{}}
+		rc.repos[key] = e
+	}
+	return e
+}
+
+func (rc *repoCache) org(owner string) *orgEntry {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	key := strings.ToLower(owner)
+	o, ok := rc.orgs[key]
+	if !ok {
+		o = &orgEntry{}
+		rc.orgs[key] = o
+	}
+	return o
+}
+
+// orgConfig returns the org's .github/backstory.yml from its .github
+// repository, nil when there is none (or the App cannot see it).
+func (rc *repoCache) orgConfig(ctx context.Context, c Client, owner string) ([]byte, error) {
+	o := rc.org(owner)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := rc.now()
+	if !o.stale && !o.checked.IsZero() && now.Sub(o.checked) < rc.ttl {
+		return o.data, nil
+	}
+	data, err := c.FileContent(ctx, owner+"/.github", "", content.ConfigPath)
+	if errors.Is(err, ErrNotFound) {
+		data, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the org defaults %s/.github: %s: %w", owner, content.ConfigPath, err)
+	}
+	o.data, o.checked, o.stale = data, now, false
+	return data, nil
+}
+
+// State returns the state of repo's default branch, refreshing it when it
+// is older than the cache's ttl or a push made it stale.
+func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
+	owner, _, _ := strings.Cut(repo, "/")
+	orgData, err := rc.orgConfig(ctx, c, owner)
+	if err != nil {
+		return nil, err
+	}
+	e := rc.entry(repo)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := rc.now()
+	if s := e.state; s != nil && !e.stale && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
+		return rc.withOrg(s, orgData), nil
+	}
+	tree, err := c.Tree(ctx, repo, branch)
+	if err != nil {
+		return nil, fmt.Errorf("list the files of %s at %s: %w", repo, branch, err)
+	}
+	if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == tree.SHA && !tree.Truncated {
+		s.checked, e.stale = now, false
+		return rc.withOrg(s, orgData), nil
+	}
+	s, err := rc.refresh(ctx, c, e, repo, branch, tree)
+	if err != nil {
+		return nil, err
+	}
+	s.checked = now
+	e.state, e.stale = s, false
+	return rc.withOrg(s, orgData), nil
+}
+
+// withOrg merges the org's defaults into a state's configuration. The
+// repository's own file is kept in the mirror, so this is cheap.
+func (rc *repoCache) withOrg(s *repoState, orgData []byte) *repoState {
+	owner, _, _ := strings.Cut(s.Repo, "/")
+	repoData, name := readConfig(filepath.Join(rc.mirror(s.Repo)))
+	cfg, problems := check.LoadConfig(
+		check.ConfigFile{Name: owner + "/.github: " + content.ConfigPath, Data: orgData},
+		check.ConfigFile{Name: s.Repo + ": " + name, Data: repoData},
+	)
+	for _, p := range s.Records.Problems {
+		if p.Severity == content.SeverityError && strings.HasPrefix(p.File, ".github/backstory.y") {
+			p.File = s.Repo + ": " + p.File
+			problems = append(problems, p)
+		}
+	}
+	out := *s
+	out.Config, out.Problems = cfg, problems
+	return &out
+}
+
+func readConfig(root string) ([]byte, string) {
+	for _, name := range []string{content.ConfigPath, ".github/backstory.yaml"} {
+		if data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name))); err == nil {
+			return data, name
+		}
+	}
+	return nil, content.ConfigPath
+}
+
+func (rc *repoCache) mirror(repo string) string {
+	return filepath.Join(rc.dir, "repos", filepath.FromSlash(strings.ToLower(repo)))
+}
+
+// refresh brings the mirror of repo up to tree and reloads its records.
+func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, branch string, tree Tree) (*repoState, error) {
+	dir := rc.mirror(repo)
+	sha := map[string]string{}
+	size := map[string]int64{}
+	for _, en := range tree.Entries {
+		sha[en.Path], size[en.Path] = en.SHA, en.Size
+	}
+	// The configuration decides which folders hold records: fetch it first.
+	cfgPath := ""
+	for _, p := range []string{content.ConfigPath, ".github/backstory.yaml"} {
+		if _, ok := sha[p]; ok {
+			cfgPath = p
+			break
+		}
+	}
+	recordCfg := content.DefaultConfig()
+	if cfgPath != "" {
+		data, err := rc.file(ctx, c, e, dir, repo, branch, cfgPath, sha[cfgPath])
+		if err != nil {
+			return nil, err
+		}
+		recordCfg, _ = content.ParseConfig(data)
+	}
+	want := map[string]bool{}
+	if cfgPath != "" {
+		want[cfgPath] = true
+	}
+	template := ""
+	for _, en := range tree.Entries {
+		if en.Size > maxRecordBytes {
+			continue
+		}
+		if content.MayHoldRecord(recordCfg, en.Path) {
+			want[en.Path] = true
+		}
+		if template == "" && isTemplatePath(en.Path) {
+			template = en.Path
+			want[en.Path] = true
+		}
+	}
+	var changed []string
+	for p := range want {
+		if e.blobs[p] != sha[p] {
+			changed = append(changed, p)
+		}
+	}
+	if tree.Truncated || len(changed) > archiveThreshold {
+		if err := rc.replaceFromArchive(ctx, c, e, dir, repo, branch, want, sha); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, p := range changed {
+			if _, err := rc.file(ctx, c, e, dir, repo, branch, p, sha[p]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for p := range e.blobs {
+		if !want[p] {
+			os.Remove(filepath.Join(dir, filepath.FromSlash(p)))
+			delete(e.blobs, p)
+		}
+	}
+	r, err := content.OpenRepo(repo + "=" + dir)
+	if err != nil {
+		return nil, fmt.Errorf("open the records of %s: %w", repo, err)
+	}
+	r.Branch = branch
+	if rc.webURL != "" {
+		r.SourceURL = rc.webURL + "/" + repo + "/blob/" + branch + "/"
+		r.EditURL = rc.webURL + "/" + repo + "/edit/" + branch + "/"
+	}
+	corpus := e.loader.Load([]*content.Repo{r})
+	s := &repoState{Repo: repo, Branch: branch, TreeSHA: tree.SHA, Records: r, Corpus: corpus, Governs: corpus.GovernIndex()}
+	if template != "" {
+		data, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(template)))
+		s.Template = string(data)
+	}
+	return s, nil
+}
+
+func isTemplatePath(p string) bool {
+	for _, t := range templatePaths {
+		if strings.EqualFold(p, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// file fetches one file into the mirror unless the mirror already holds
+// that blob, and returns its bytes.
+func (rc *repoCache) file(ctx context.Context, c Client, e *repoEntry, dir, repo, ref, p, blob string) ([]byte, error) {
+	dst := filepath.Join(dir, filepath.FromSlash(p))
+	if e.blobs[p] == blob && blob != "" {
+		if data, err := os.ReadFile(dst); err == nil {
+			return data, nil
+		}
+	}
+	data, err := c.FileContent(ctx, repo, ref, p)
+	if errors.Is(err, ErrNotFound) {
+		// Deleted between listing the tree and reading it: the next
+		// refresh sees the new tree.
+		os.Remove(dst)
+		delete(e.blobs, p)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", p, repo, err)
+	}
+	if err := writeFileAtomic(dst, data); err != nil {
+		return nil, err
+	}
+	e.blobs[p] = blob
+	return data, nil
+}
+
+// replaceFromArchive downloads the repository once and replaces the mirror
+// with the wanted files.
+func (rc *repoCache) replaceFromArchive(ctx context.Context, c Client, e *repoEntry, dir, repo, ref string, want map[string]bool, sha map[string]string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	err = c.Archive(ctx, repo, ref, tmp, func(p string, size int64) bool {
+		return want[p] && size <= maxRecordBytes
+	})
+	if err != nil {
+		return fmt.Errorf("download %s at %s: %w", repo, ref, err)
+	}
+	old := dir + ".old"
+	os.RemoveAll(old)
+	if _, err := os.Stat(dir); err == nil {
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	os.RemoveAll(old)
+	e.blobs = map[string]string{}
+	for p := range want {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+			e.blobs[p] = sha[p]
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to name through a temporary file and a
+// rename, so a reader never sees half a file.
+func writeFileAtomic(name string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+path.Base(filepath.ToSlash(name))+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
