@@ -109,12 +109,12 @@ func (a *App) Close() error {
 
 // event is the part of a webhook payload the App reads.
 type event struct {
-	Action       string       `json:"action"`
+	Action       string             `json:"action"`
 	Installation struct{ ID int64 } `json:"installation"`
-	Repository   *eventRepo   `json:"repository"`
-	Sender       eventUser    `json:"sender"`
-	Ref          string       `json:"ref"`
-	PullRequest  *eventPR     `json:"pull_request"`
+	Repository   *eventRepo         `json:"repository"`
+	Sender       eventUser          `json:"sender"`
+	Ref          string             `json:"ref"`
+	PullRequest  *eventPR           `json:"pull_request"`
 	CheckSuite   *struct {
 		HeadSHA      string        `json:"head_sha"`
 		PullRequests []eventPRLink `json:"pull_requests"`

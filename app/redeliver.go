@@ -81,7 +81,7 @@ func (r *Redeliverer) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	var failed []string
 	for _, guid := range order {
-		if !byGUID[guid].ok {
+		if g := byGUID[guid]; !g.ok && worthRedelivering(g.latest.StatusCode) {
 			failed = append(failed, guid)
 		}
 	}
@@ -115,6 +115,14 @@ func (r *Redeliverer) Sweep(ctx context.Context) (SweepResult, error) {
 		r.log().Info("asked GitHub to redeliver a failed delivery", "delivery", guid, "event", g.latest.Event, "status", g.latest.Status)
 	}
 	return res, nil
+}
+
+// worthRedelivering says whether a delivery that failed with status code
+// (0: no answer, a timeout) may succeed when sent again: a 5xx, a timeout
+// or a rate limit may pass, and a 401 passes once the secret is fixed; a
+// 400, 413 or 415 never will.
+func worthRedelivering(code int) bool {
+	return code == 0 || code >= 500 || code == 401 || code == 408 || code == 429
 }
 
 // Run sweeps now and then every Interval until ctx is done. A failed sweep
