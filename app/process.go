@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -393,7 +392,7 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 	in.PR = check.PullRequest{Repository: repo, Number: pr.Number, Title: pr.Title, Body: pr.Body, Author: pr.Author,
 		AuthorIsBot: pr.AuthorType == "Bot" || strings.HasSuffix(pr.Author, "[bot]"), Draft: pr.Draft,
 		Labels: pr.Labels, HeadSHA: pr.HeadSHA, Template: state.Template}
-	var numbered []RecordNumber
+	var added []*content.Record
 	for _, f := range files {
 		in.PR.Files = append(in.PR.Files, check.File{Path: f.Path, PreviousPath: f.PreviousPath, Status: f.Status,
 			Additions: f.Additions, Deletions: f.Deletions, Patch: f.Patch})
@@ -410,9 +409,13 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 		}
 		rec := content.Parse(state.Records, f.Path, data)
 		in.PR.Records = append(in.PR.Records, rec)
-		if rec.Number > 0 && f.Status == "added" {
-			numbered = append(numbered, RecordNumber{Folder: path.Dir(f.Path), Number: rec.Number, Path: f.Path})
+		if f.Status == "added" {
+			added = append(added, rec)
 		}
+	}
+	var numbered []RecordNumber
+	for _, n := range check.NumberedRecords(pr.Number, added) {
+		numbered = append(numbered, RecordNumber{Folder: n.Folder, Number: n.Number, Path: n.Path})
 	}
 	if err := a.store.SetOpenPRRecords(ctx, repo, pr.Number, numbered); err != nil {
 		return err

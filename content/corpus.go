@@ -37,6 +37,10 @@ type Corpus struct {
 	// record's, from several goroutines).
 	chainsOnce sync.Once
 	chains     map[*Record][]*Record
+
+	// governs is the index of governs globs, built on first use.
+	governsOnce sync.Once
+	governs     *GovernIndex
 }
 
 type repoIndex struct {
@@ -605,18 +609,14 @@ func (c *Corpus) UndefinedValues() []ValueRef {
 // whose governs globs match path, newest first. path is relative to the
 // repository root; a folder matches the globs that reach inside it.
 func (c *Corpus) Governing(repo, p string) []*Record {
-	p = cleanRel(p)
-	var out []*Record
-	for _, r := range c.recordsOf(repo) {
-		for _, g := range r.Governs {
-			if GovernsPath(g, p) {
-				out = append(out, r)
-				break
-			}
-		}
-	}
-	c.newestFirst(out)
-	return out
+	return c.GovernIndex().Governing(repo, p)
+}
+
+// GovernIndex returns the index of the corpus's governs globs, built on the
+// first call and shared by every later one.
+func (c *Corpus) GovernIndex() *GovernIndex {
+	c.governsOnce.Do(func() { c.governs = NewGovernIndex(c) })
+	return c.governs
 }
 
 // Mentioning returns the records of a repository ("" for every repository)

@@ -53,7 +53,12 @@ The repository is the one PATH is in (found by walking up to .git), or --repo.`,
 				return fmt.Errorf("%s is outside the repository %s: name the repository with --repo", args[0], repo.Root)
 			}
 			rel = filepath.ToSlash(rel)
+			// A file is governed by the globs that match it; a folder (or a
+			// path not on disk) also by those that reach inside it.
 			governing := ws.corpus.Governing(repo.Name, rel)
+			if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
+				governing = ws.corpus.GovernIndex().GoverningFile(repo.Name, rel)
+			}
 			mentioning := ws.corpus.Mentioning(repo.Name, rel)
 			if format == "json" {
 				out := struct {

@@ -1,0 +1,240 @@
+package check
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+func normaliseNewlines(s string) string {
+	if strings.IndexByte(s, '\r') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
+// blankComments replaces HTML comments with spaces, keeping their line
+// breaks so line numbers stay true. An unclosed comment runs to the end, as
+// GitHub renders it.
+func blankComments(s string) string {
+	i := strings.Index(s, "<!--")
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
+		b.WriteString(s[:i])
+		end := strings.Index(s[i+4:], "-->")
+		var comment string
+		if end < 0 {
+			comment, s = s[i:], ""
+		} else {
+			comment, s = s[i:i+4+end+3], s[i+4+end+3:]
+		}
+		for _, c := range comment {
+			if c == '\n' {
+				b.WriteByte('\n')
+			}
+		}
+		b.WriteByte(' ')
+		i = strings.Index(s, "<!--")
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+var (
+	listMarker = regexp.MustCompile(`^(?:[-*+]|\d{1,9}[.)])\s+`)
+	taskBox    = regexp.MustCompile(`^\[[ xX]\]\s*`)
+)
+
+// lineKey is how a body line is compared with the template's: list markers
+// and task boxes (ticked or not) dropped, spaces collapsed, case ignored.
+func lineKey(line string) string {
+	s := strings.TrimSpace(line)
+	s = listMarker.ReplaceAllString(s, "")
+	s = taskBox.ReplaceAllString(s, "")
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+func templateLines(template string) map[string]bool {
+	keys := map[string]bool{}
+	for _, l := range strings.Split(blankComments(normaliseNewlines(template)), "\n") {
+		if k := lineKey(l); k != "" {
+			keys[k] = true
+		}
+	}
+	return keys
+}
+
+// heading is a heading of the body: ATX or setext (levels 1 to 6) or a
+// line of bold text (level 7, below every real heading).
+type heading struct {
+	text  string
+	level int
+	line  int // index of its first line
+	body  int // index of the first line under it
+}
+
+const boldLevel = 7
+
+var (
+	atxHeading    = regexp.MustCompile(`^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$`)
+	setextLine    = regexp.MustCompile(`^ {0,3}(=+|-+)[ \t]*$`)
+	boldLine      = regexp.MustCompile(`^ {0,3}(?:\*\*([^*]+?)\*\*|__([^_]+?)__)[ \t]*:?[ \t]*$`)
+	fenceLine     = regexp.MustCompile("^ {0,3}(`{3,}|~{3,})")
+	fenceClose    = regexp.MustCompile("^ {0,3}(`{3,}|~{3,})[ \t]*$")
+	notParagraph  = regexp.MustCompile(`^ {0,3}(?:[-*+>|]|\d{1,9}[.)](?:\s|$))`)
+	placeholder   = regexp.MustCompile(`<[^\s<>][^<>\n]*>`)
+	linkTarget    = regexp.MustCompile(`\]\([^()\s]*\)`)
+	noResponse    = regexp.MustCompile(`(?i)_no response_`)
+	todoLine      = regexp.MustCompile(`(?i)^(?:todo|tbd|fixme)\b`)
+	notWordTokens = map[string]bool{"todo": true, "tbd": true, "fixme": true, "xxx": true}
+)
+
+// parseHeadings finds the headings of a body split into lines, outside
+// fenced code. fenced[i] is set for lines inside or delimiting a fence.
+func parseHeadings(lines []string) (hs []heading, fenced []bool) {
+	fenced = make([]bool, len(lines))
+	var fence string
+	paraStart := -1 // first line of the paragraph in progress
+	for i, l := range lines {
+		if fence != "" {
+			fenced[i] = true
+			if m := fenceClose.FindStringSubmatch(l); m != nil && m[1][0] == fence[0] && len(m[1]) >= len(fence) {
+				fence = ""
+			}
+			continue
+		}
+		if m := fenceLine.FindStringSubmatch(l); m != nil {
+			fence, fenced[i], paraStart = m[1], true, -1
+			continue
+		}
+		if m := atxHeading.FindStringSubmatch(l); m != nil {
+			hs = append(hs, heading{text: m[2], level: len(m[1]), line: i, body: i + 1})
+			paraStart = -1
+			continue
+		}
+		if strings.TrimSpace(l) == "" {
+			paraStart = -1
+			continue
+		}
+		if m := setextLine.FindStringSubmatch(l); m != nil && paraStart >= 0 {
+			level := 2
+			if m[1][0] == '=' {
+				level = 1
+			}
+			text := strings.Join(lines[paraStart:i], " ")
+			hs = append(hs, heading{text: text, level: level, line: paraStart, body: i + 1})
+			paraStart = -1
+			continue
+		}
+		if m := boldLine.FindStringSubmatch(l); m != nil {
+			hs = append(hs, heading{text: m[1] + m[2], level: boldLevel, line: i, body: i + 1})
+			paraStart = -1
+			continue
+		}
+		if paraStart < 0 && !notParagraph.MatchString(l) {
+			paraStart = i
+		}
+	}
+	return hs, fenced
+}
+
+// normaliseHeading compares headings: case, surrounding punctuation and
+// emphasis ignored, spaces collapsed.
+func normaliseHeading(s string) string {
+	s = strings.ToLower(s)
+	s = strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// isIntentHeading: the heading is one of names, or starts with one of them
+// as whole words ("Motivation and Context").
+func isIntentHeading(text string, names []string) bool {
+	h := normaliseHeading(text)
+	if h == "" {
+		return false
+	}
+	for _, n := range names {
+		want := normaliseHeading(n)
+		if want != "" && (h == want || strings.HasPrefix(h, want+" ")) {
+			return true
+		}
+	}
+	return false
+}
+
+// findIntent finds the body's best section under an intent heading.
+func (e *evaluation) findIntent() {
+	if strings.TrimSpace(e.body) == "" {
+		return
+	}
+	lines := strings.Split(e.body, "\n")
+	hs, fenced := parseHeadings(lines)
+	for k, h := range hs {
+		if !isIntentHeading(h.text, e.cfg.Intent.Headings) {
+			continue
+		}
+		end := len(lines)
+		for _, next := range hs[k+1:] {
+			if next.level <= h.level {
+				end = next.line
+				break
+			}
+		}
+		words := 0
+		for i := h.body; i < end; i++ {
+			if fenced[i] && fenceLine.MatchString(lines[i]) {
+				continue // a fence's delimiter, such as ```go
+			}
+			words += e.lineWords(lines[i])
+		}
+		if e.v.Intent == nil || words > e.v.Intent.Words {
+			e.v.Intent = &IntentSection{Heading: strings.TrimSpace(h.text), Line: h.line + 1, Words: words}
+		}
+	}
+}
+
+// lineWords counts the words of one line that are the author's own.
+func (e *evaluation) lineWords(line string) int {
+	key := lineKey(line)
+	if key == "" || e.template[key] {
+		return 0
+	}
+	if todoLine.MatchString(key) {
+		return 0
+	}
+	s := placeholder.ReplaceAllString(line, " ")
+	s = linkTarget.ReplaceAllString(s, "]")
+	s = noResponse.ReplaceAllString(s, " ")
+	return countWords(s)
+}
+
+// countWords counts runs of text that hold a letter or a digit; each
+// Chinese or Japanese character counts as a word, since those scripts do
+// not separate words with spaces.
+func countWords(s string) int {
+	n := 0
+	for _, f := range strings.Fields(s) {
+		token := strings.ToLower(strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }))
+		if notWordTokens[token] {
+			continue
+		}
+		ideographs, other := 0, false
+		for _, r := range f {
+			switch {
+			case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana):
+				ideographs++
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				other = true
+			}
+		}
+		n += ideographs
+		if other {
+			n++
+		}
+	}
+	return n
+}
