@@ -102,6 +102,9 @@ Start with:  backstory preview     (build and serve the records in this reposito
 		c.lintCommand(),
 		c.whyCommand(),
 		c.newCommand(),
+		c.serveCommand(),
+		c.setupCommand(),
+		c.checkCommand(),
 	)
 	return root
 }

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/backstory-dev/backstory/app"
+	"github.com/backstory-dev/backstory/app/github"
+	"github.com/backstory-dev/backstory/app/store"
+	"github.com/backstory-dev/backstory/webhooks"
+)
+
+// serveDefaults are the settings `backstory serve` has without a config
+// file, environment variable or flag.
+var serveDefaults = map[string]any{
+	"github.api_url":       "https://api.github.com/",
+	"server.listen":        ":8080",
+	"server.workers":       4,
+	"store.url":            "",
+	"log.level":            "info",
+	"log.format":           "json",
+	"redeliver.interval":   "5m",
+	"redeliver.window":     "72h",
+	"cache.ttl":            "10m",
+	"server.shutdown_wait": "20s",
+	"server.lease":         "2m",
+}
+
+func (c *cli) serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the GitHub App: receive webhooks and check every pull request",
+		Long: `Run the GitHub App. It receives GitHub's webhooks at POST /webhooks/github,
+stores each delivery durably before acknowledging it, and checks pull requests
+from that inbox, retrying what fails. It also serves /healthz, /readyz and
+/metrics (Prometheus).
+
+Settings come from a config file (--config, written by "backstory setup"),
+environment variables and flags, in that order of precedence reversed (flags
+win):
+
+  github.app_id            BACKSTORY_GITHUB_APP_ID
+  github.private_key_path  BACKSTORY_GITHUB_PRIVATE_KEY_PATH
+  github.webhook_secret    BACKSTORY_GITHUB_WEBHOOK_SECRET
+  github.api_url           BACKSTORY_GITHUB_API_URL   (default https://api.github.com/)
+  server.listen            BACKSTORY_SERVER_LISTEN    (default :8080)
+  server.workers           BACKSTORY_SERVER_WORKERS   (default 4; 0 = receive only)
+  store.url                BACKSTORY_STORE_URL        (default SQLite backstory.db here;
+                                                       postgres://… for PostgreSQL)
+  server.lease             BACKSTORY_SERVER_LEASE     (default 2m: how long a delivery
+                                                       stays with a worker that died)
+
+It refuses to start without an app id, a readable private key and a webhook
+secret.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := c.serveConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), cfg, c.stderr, nil)
+		},
+	}
+	cmd.Flags().String("config", "", "config file (YAML) written by backstory setup; default backstory.yml here if it exists")
+	cmd.Flags().String("listen", "", "address to listen on (server.listen)")
+	cmd.Flags().Int("workers", -1, "deliveries processed at once (server.workers); 0 only receives")
+	cmd.Flags().String("store", "", "store URL (store.url): a SQLite file, or postgres://…")
+	cmd.Flags().String("log-level", "", "debug, info, warn or error (log.level)")
+	return cmd
+}
+
+// serverConfig is everything `backstory serve` needs, checked.
+type serverConfig struct {
+	AppID          int64
+	PrivateKey     []byte
+	PrivateKeyPath string
+	WebhookSecret  []byte
+	APIURL         string
+	WebURL         string
+	SiteURL        string
+	Listen         string
+	Workers        int
+	StoreURL       string
+	CacheDir       string
+	CacheTTL       time.Duration
+	LogLevel       slog.Level
+	LogFormat      string
+	Redeliver      time.Duration
+	RedeliverOver  time.Duration
+	ShutdownWait   time.Duration
+	Lease          time.Duration
+}
+
+// serveConfig reads the settings and refuses, with what to do, when the
+// App cannot run safely.
+func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
+	v := c.config
+	for k, d := range serveDefaults {
+		v.SetDefault(k, d)
+	}
+	flags := map[string]string{"listen": "server.listen", "store": "store.url", "log-level": "log.level"}
+	file := ""
+	{
+		for name, key := range flags {
+			if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+				v.Set(key, f.Value.String())
+			}
+		}
+		if f := cmd.Flags().Lookup("workers"); f != nil && f.Changed {
+			v.Set("server.workers", f.Value.String())
+		}
+		if f := cmd.Flags().Lookup("config"); f != nil {
+			file = f.Value.String()
+		}
+	}
+	if file == "" {
+		file = os.Getenv("BACKSTORY_CONFIG")
+	}
+	if file == "" {
+		if _, err := os.Stat("backstory.yml"); err == nil {
+			file = "backstory.yml"
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return serverConfig{}, fmt.Errorf("read the config file %s: %w", file, err)
+		}
+	}
+	var cfg serverConfig
+	var missing []string
+	switch id := strings.TrimSpace(v.GetString("github.app_id")); {
+	case id == "":
+		missing = append(missing, "the App's id: set github.app_id in the config file or BACKSTORY_GITHUB_APP_ID (run `backstory setup` to create the App)")
+	default:
+		var n int64
+		if _, err := fmt.Sscan(id, &n); err != nil || n <= 0 {
+			missing = append(missing, fmt.Sprintf("github.app_id must be the App's number, found %q", id))
+		}
+		cfg.AppID = n
+	}
+	cfg.PrivateKeyPath = v.GetString("github.private_key_path")
+	if cfg.PrivateKeyPath == "" {
+		missing = append(missing, "the App's private key: set github.private_key_path or BACKSTORY_GITHUB_PRIVATE_KEY_PATH to the .pem file GitHub gave")
+	} else if key, err := os.ReadFile(cfg.PrivateKeyPath); err != nil {
+		missing = append(missing, fmt.Sprintf("the private key cannot be read: %v", err))
+	} else {
+		cfg.PrivateKey = key
+	}
+	cfg.WebhookSecret = []byte(v.GetString("github.webhook_secret"))
+	if len(cfg.WebhookSecret) == 0 {
+		missing = append(missing, "the webhook secret: set github.webhook_secret or BACKSTORY_GITHUB_WEBHOOK_SECRET (without it anyone could send forged events)")
+	}
+	if len(missing) > 0 {
+		return cfg, fmt.Errorf("serve cannot start:\n  - %s", strings.Join(missing, "\n  - "))
+	}
+	cfg.APIURL = v.GetString("github.api_url")
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	u, err := url.Parse(cfg.APIURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return cfg, fmt.Errorf("github.api_url: %q is not a URL such as https://api.github.com/ or https://github.example.com/api/v3/", cfg.APIURL)
+	}
+	cfg.WebURL = v.GetString("github.web_url")
+	if cfg.WebURL == "" {
+		cfg.WebURL = webURLFor(u)
+	}
+	cfg.SiteURL = v.GetString("site.url")
+	cfg.Listen = v.GetString("server.listen")
+	cfg.Workers = v.GetInt("server.workers")
+	cfg.StoreURL = v.GetString("store.url")
+	cfg.CacheDir = v.GetString("cache.dir")
+	cfg.LogFormat = v.GetString("log.format")
+	if err := cfg.LogLevel.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {
+		return cfg, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", v.GetString("log.level"))
+	}
+	for key, dst := range map[string]*time.Duration{"redeliver.interval": &cfg.Redeliver, "redeliver.window": &cfg.RedeliverOver,
+		"cache.ttl": &cfg.CacheTTL, "server.shutdown_wait": &cfg.ShutdownWait, "server.lease": &cfg.Lease} {
+		d, err := time.ParseDuration(v.GetString(key))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %q is not a duration such as 5m", key, v.GetString(key))
+		}
+		*dst = d
+	}
+	return cfg, nil
+}
+
+// webURLFor derives GitHub's web address from its API address:
+// api.github.com → github.com; https://HOST/api/v3/ → https://HOST.
+func webURLFor(api *url.URL) string {
+	if api.Host == "api.github.com" {
+		return "https://github.com"
+	}
+	return api.Scheme + "://" + api.Host
+}
+
+// runServer runs the App until ctx is done. ready, when not nil, receives
+// the address it listens on.
+func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready chan<- string) error {
+	var handler slog.Handler
+	if cfg.LogFormat == "text" {
+		handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel})
+	} else {
+		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	log := slog.New(handler)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := app.NewMetrics(reg)
+
+	st, err := store.Open(ctx, cfg.StoreURL)
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	defer st.Close()
+	gh, err := github.New(github.Options{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Metrics: metrics,
+		UserAgent: "backstory/" + version})
+	if err != nil {
+		return fmt.Errorf("github: %w", err)
+	}
+	a, err := app.New(app.Options{GitHub: gh, Store: st, Log: log, Metrics: metrics, AppID: cfg.AppID,
+		WebURL: cfg.WebURL, SiteURL: cfg.SiteURL, CacheDir: cfg.CacheDir, CacheTTL: cfg.CacheTTL})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	worker := &app.Worker{Inbox: st, Processor: a, Name: app.NewWorkerName(), Concurrency: cfg.Workers,
+		Lease: cfg.Lease, Metrics: metrics, Log: log}
+	hook, err := webhooks.New(webhooks.Config{Secret: cfg.WebhookSecret, Inbox: st, Events: app.HandledEvents,
+		Metrics: metrics, Log: log, Notify: worker.Notify})
+	if err != nil {
+		return err
+	}
+
+	var workerRunning sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	if cfg.Workers > 0 {
+		workerRunning.Add(2)
+		go func() {
+			defer workerRunning.Done()
+			if err := worker.Run(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("worker stopped", "err", err)
+			}
+		}()
+		redeliver := &app.Redeliverer{GitHub: gh, Inbox: st, Interval: cfg.Redeliver, Window: cfg.RedeliverOver, Log: log, Metrics: metrics}
+		go func() {
+			defer workerRunning.Done()
+			redeliver.Run(workCtx)
+		}()
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/github", hook)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		pingCtx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(pingCtx); err != nil {
+			log.Warn("not ready: the store does not answer", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "store unavailable\n")
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	log.Info("backstory serve: listening", "addr", ln.Addr().String(), "app_id", cfg.AppID, "api", cfg.APIURL,
+		"workers", cfg.Workers, "store", redactURL(cfg.StoreURL))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopWork()
+		workerRunning.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests and work in progress")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still open at shutdown", "err", err)
+	}
+	stopWork()
+	workerRunning.Wait()
+	return nil
+}
+
+// redactURL hides a password in a store URL for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
