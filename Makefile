@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 SHARED   ?= $(abspath ../shared)
 
-.PHONY: all build test fmt-check vet unit acceptance bench preview clean
+.PHONY: all build test fmt-check vet unit acceptance bench bench-app preview clean
 
 all: build
 
@@ -38,10 +38,19 @@ unit:
 acceptance:
 	BACKSTORY_ACCEPTANCE=1 BACKSTORY_SHARED=$(SHARED) $(GO) test -count=1 -timeout 30m -v ./acceptance/
 
-## bench: parse and build benchmarks, and the whole-program figures in BENCHMARKS.md
-bench:
+## bench: parse, build, check and ingest benchmarks; the figures in BENCHMARKS.md
+bench: bench-app
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./content/
 	./scripts/bench.sh
+
+## bench-app: the App alone: the check engine, API calls per evaluation, the
+## stores, and webhook ingest at 500 deliveries/s for a minute per store
+bench-app:
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./app/check/
+	$(GO) test -run '^$$' -bench 'EvaluationAPICalls' -benchtime 1x ./app/
+	$(GO) test -run '^$$' -bench 'Enqueue$$|EnqueueParallel|ClaimComplete' -benchmem ./app/sqlite/ ./app/postgres/
+	$(GO) run ./webhooks/internal/ingestbench -store sqlite -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks
+	$(GO) run ./webhooks/internal/ingestbench -store postgres -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks
 
 ## preview: build and serve backstory's own story from docs/
 preview:

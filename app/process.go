@@ -98,6 +98,23 @@ func New(opts Options) (*App, error) {
 	return a, nil
 }
 
+// ExpireCache makes every repository's state and org defaults be asked
+// for again at the next evaluation, as when the cache's TTL has passed.
+func (a *App) ExpireCache() {
+	a.repos.mu.Lock()
+	repos := make([]string, 0, len(a.repos.repos))
+	for k := range a.repos.repos {
+		repos = append(repos, k)
+	}
+	for k := range a.repos.orgs {
+		repos = append(repos, k+"/.github")
+	}
+	a.repos.mu.Unlock()
+	for _, r := range repos {
+		a.repos.Invalidate(r)
+	}
+}
+
 // Close removes the App's temporary cache.
 func (a *App) Close() error {
 	if a.tmpDir != "" {

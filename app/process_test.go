@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,7 +23,7 @@ const (
 
 // harness is the App wired to a fake GitHub and an in-memory store.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	gh    *githubtest.Server
 	store *memory.Store
 	app   *app.App
@@ -71,7 +69,7 @@ governs: ["services/ledger/**"]
 It was simple.
 `
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	fake := githubtest.New(t)
 	fake.AddRepo(repoName, githubtest.RepoOptions{})
@@ -112,11 +110,11 @@ func (h *harness) openPR(branch, body string, files map[string][]byte) githubtes
 	return pr
 }
 
-// payload loads a real webhook payload from the shared corpus and points it
-// at the harness's repository, installation and PR.
-func payload(t *testing.T, file string, edit func(m map[string]any)) []byte {
+// payload loads one of GitHub's example webhook payloads and points it at
+// the harness's repository, installation and PR.
+func payload(t testing.TB, event, file string, edit func(m map[string]any)) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "corpus", "webhooks", filepath.FromSlash(file)))
+	data, err := githubtest.Payload(event, file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,19 +132,6 @@ func payload(t *testing.T, file string, edit func(m map[string]any)) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func sharedDir(t *testing.T) string {
-	if d := os.Getenv("BACKSTORY_SHARED"); d != "" {
-		return d
-	}
-	for _, d := range []string{"../../shared", "../shared"} {
-		if _, err := os.Stat(filepath.Join(d, "corpus", "webhooks")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("the shared corpus is missing: put ../shared beside the checkout or set BACKSTORY_SHARED")
-	return ""
 }
 
 func setPR(m map[string]any, pr githubtest.PullRequest, body string) {
@@ -189,7 +174,7 @@ func TestPullRequestGetsOneCheckRunThatFollowsTheBody(t *testing.T) {
 	pr := h.openPR("fix-consumer", "Fixes the consumer.", map[string][]byte{
 		"services/payments/consumer/main.go": []byte("package main\n\nfunc main() {}\n"),
 	})
-	opened := payload(t, "pull_request/opened.payload.json", func(m map[string]any) { setPR(m, pr, "Fixes the consumer.") })
+	opened := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, "Fixes the consumer.") })
 	if err := h.process("pull_request", opened); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +201,7 @@ func TestPullRequestGetsOneCheckRunThatFollowsTheBody(t *testing.T) {
 
 	// The author adds the why and links the decision: the same run passes.
 	h.gh.UpdatePullRequest(repoName, pr.Number, func(p *githubtest.PullRequest) { body := goodWhy; p.Body = &body })
-	edited := payload(t, "pull_request/opened.payload.json", func(m map[string]any) {
+	edited := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) {
 		setPR(m, pr, goodWhy)
 		m["action"] = "edited"
 	})
@@ -235,13 +220,13 @@ func TestPullRequestGetsOneCheckRunThatFollowsTheBody(t *testing.T) {
 func TestWarmEvaluationCostsFewCalls(t *testing.T) {
 	h := newHarness(t)
 	pr := h.openPR("warm", goodWhy, map[string][]byte{"services/payments/consumer/main.go": []byte("package main // warm\n")})
-	ev := payload(t, "pull_request/opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })
+	ev := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })
 	if err := h.process("pull_request", ev); err != nil {
 		t.Fatal(err)
 	}
 	cold := len(h.gh.Calls())
 	h.gh.ResetCalls()
-	ev = payload(t, "pull_request/opened.payload.json", func(m map[string]any) {
+	ev = payload(t, "pull_request", "opened.payload.json", func(m map[string]any) {
 		setPR(m, pr, goodWhy+"\nMore words.")
 		m["action"] = "edited"
 	})
@@ -258,12 +243,12 @@ func TestWarmEvaluationCostsFewCalls(t *testing.T) {
 func TestWaiverNeedsWriteAccess(t *testing.T) {
 	h := newHarness(t)
 	pr := h.openPR("nowhy", "", map[string][]byte{"services/payments/consumer/main.go": []byte("package main // x\n")})
-	if err := h.process("pull_request", payload(t, "pull_request/opened.payload.json", func(m map[string]any) { setPR(m, pr, "") })); err != nil {
+	if err := h.process("pull_request", payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, "") })); err != nil {
 		t.Fatal(err)
 	}
 	run := h.onlyRun()
 	press := func(who string) {
-		ev := payload(t, "check_run/requested_action.payload.json", func(m map[string]any) {
+		ev := payload(t, "check_run", "requested_action.payload.json", func(m map[string]any) {
 			cr := m["check_run"].(map[string]any)
 			cr["id"], cr["name"], cr["head_sha"] = run.ID, "backstory", pr.HeadSHA
 			cr["pull_requests"] = []any{map[string]any{"number": pr.Number}}
@@ -295,7 +280,7 @@ func TestForkPullRequestIsFoundByHeadSHA(t *testing.T) {
 	sha := h.gh.Commit("someone/hello", "patch", map[string][]byte{"services/ledger/poll.go": []byte("package ledger // fork\n")})
 	body := goodWhy
 	n := h.gh.AddPullRequest(repoName, githubtest.PullRequest{Title: "From a fork", Body: &body, User: "someone", HeadRepo: "someone/hello", HeadRef: "patch", HeadSHA: sha})
-	ev := payload(t, "check_suite/requested.payload.json", func(m map[string]any) {
+	ev := payload(t, "check_suite", "requested.payload.json", func(m map[string]any) {
 		cs := m["check_suite"].(map[string]any)
 		cs["head_sha"], cs["pull_requests"] = sha, []any{}
 	})
@@ -320,7 +305,7 @@ func TestForkPullRequestIsFoundByHeadSHA(t *testing.T) {
 func TestMergeGroupPasses(t *testing.T) {
 	h := newHarness(t)
 	sha := h.gh.Commit(repoName, "gh-readonly-queue/main/pr-1", map[string][]byte{"x.txt": []byte("x")})
-	ev := payload(t, "merge_group/checks_requested.payload.json", func(m map[string]any) {
+	ev := payload(t, "merge_group", "checks_requested.payload.json", func(m map[string]any) {
 		m["merge_group"].(map[string]any)["head_sha"] = sha
 	})
 	if err := h.process("merge_group", ev); err != nil {
@@ -335,7 +320,7 @@ func TestBrokenConfigIsReportedInTheCheck(t *testing.T) {
 	h := newHarness(t)
 	h.gh.Commit(repoName, "main", map[string][]byte{".github/backstory.yml": []byte("check:\n  mode: enforced\n  rules: 12\n")})
 	pr := h.openPR("cfg", goodWhy, map[string][]byte{"README.md": []byte("# hello again\n")})
-	if err := h.process("pull_request", payload(t, "pull_request/opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })); err != nil {
+	if err := h.process("pull_request", payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })); err != nil {
 		t.Fatal(err)
 	}
 	run := h.onlyRun()
@@ -347,7 +332,7 @@ func TestBrokenConfigIsReportedInTheCheck(t *testing.T) {
 func TestGitHubFailuresAreTemporary(t *testing.T) {
 	h := newHarness(t)
 	pr := h.openPR("flaky", goodWhy, map[string][]byte{"README.md": []byte("# flaky\n")})
-	ev := payload(t, "pull_request/opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })
+	ev := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })
 	h.gh.FailNext("checks/create", 1, githubtest.ServerError(502))
 	err := h.process("pull_request", ev)
 	if _, temporary := app.RetryAt(err); !temporary {
@@ -376,7 +361,7 @@ func TestNumberCollisionWithAnotherOpenPR(t *testing.T) {
 	first := h.openPR("first", goodWhy, map[string][]byte{"docs/decisions/0003-first.md": rec("First")})
 	second := h.openPR("second", goodWhy, map[string][]byte{"docs/decisions/0003-second.md": rec("Second")})
 	for _, pr := range []githubtest.PullRequest{first, second} {
-		if err := h.process("pull_request", payload(t, "pull_request/opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })); err != nil {
+		if err := h.process("pull_request", payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -390,7 +375,7 @@ func TestNumberCollisionWithAnotherOpenPR(t *testing.T) {
 		t.Fatalf("the second PR taking number 3: %s, want failure suggesting 0004\n%s", secondRun.Conclusion, secondRun.Summary)
 	}
 	// Closing the first PR frees the number.
-	closed := payload(t, "pull_request/closed.payload.json", func(m map[string]any) {
+	closed := payload(t, "pull_request", "closed.payload.json", func(m map[string]any) {
 		setPR(m, first, goodWhy)
 		m["pull_request"].(map[string]any)["state"] = "closed"
 	})
@@ -408,7 +393,7 @@ func TestNumberCollisionWithAnotherOpenPR(t *testing.T) {
 
 func TestEventsWithoutAnInstallationAreIgnored(t *testing.T) {
 	h := newHarness(t)
-	body, err := os.ReadFile(filepath.Join(sharedDir(t), "corpus", "webhooks", "check_run", "created.payload.json"))
+	body, err := githubtest.Payload("check_run", "created.payload.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,5 +406,62 @@ func TestEventsWithoutAnInstallationAreIgnored(t *testing.T) {
 	}
 	if err := h.app.Process(context.Background(), app.Delivery{ID: "y", Event: "pull_request", Payload: []byte("{")}); !app.IsPermanent(err) || errors.Is(err, app.ErrNotFound) {
 		t.Errorf("a payload that is not JSON: got %v, want a permanent error", err)
+	}
+}
+
+func TestRerunWritesTheCheckAgain(t *testing.T) {
+	h := newHarness(t)
+	pr := h.openPR("rerun", goodWhy, map[string][]byte{"README.md": []byte("# rerun\n")})
+	if err := h.process("pull_request", payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })); err != nil {
+		t.Fatal(err)
+	}
+	run := h.onlyRun()
+	for _, ev := range []struct{ event, file string }{{"check_run", "rerequested.payload.json"}, {"check_suite", "rerequested.payload.json"}} {
+		before := h.gh.CountCalls("checks/update")
+		body := payload(t, ev.event, ev.file, func(m map[string]any) {
+			if cr, ok := m["check_run"].(map[string]any); ok {
+				cr["id"], cr["name"], cr["head_sha"] = run.ID, "backstory", pr.HeadSHA
+				cr["pull_requests"] = []any{map[string]any{"number": pr.Number}}
+				cr["app"] = map[string]any{"id": h.gh.AppID}
+			}
+			if cs, ok := m["check_suite"].(map[string]any); ok {
+				cs["head_sha"], cs["pull_requests"] = pr.HeadSHA, []any{map[string]any{"number": pr.Number}}
+			}
+		})
+		if err := h.process(ev.event, body); err != nil {
+			t.Fatal(err)
+		}
+		if h.gh.CountCalls("checks/update") != before+1 {
+			t.Errorf("%s.rerequested: the check run was not written again", ev.event)
+		}
+	}
+	h.onlyRun()
+}
+
+// BenchmarkEvaluationAPICalls reports the GitHub API requests one pull
+// request evaluation makes, counted on the fake: cold (nothing cached),
+// warm (the same PR edited, verdict unchanged), warm with a new verdict, and
+// warm after the repository cache's ten minutes (the tree and the org
+// defaults are asked for again, answered 304).
+func BenchmarkEvaluationAPICalls(b *testing.B) {
+	for range b.N {
+		h := newHarness(b)
+		pr := h.openPR("bench", goodWhy, map[string][]byte{"services/payments/consumer/main.go": []byte("package main // bench\n")})
+		send := func(body string) int {
+			h.gh.ResetCalls()
+			ev := payload(b, "pull_request", "opened.payload.json", func(m map[string]any) {
+				setPR(m, pr, body)
+				m["action"] = "edited"
+			})
+			if err := h.process("pull_request", ev); err != nil {
+				b.Fatal(err)
+			}
+			return len(h.gh.Calls())
+		}
+		b.ReportMetric(float64(send(goodWhy)), "calls/cold")
+		b.ReportMetric(float64(send(goodWhy+"\nSame verdict.")), "calls/warm")
+		b.ReportMetric(float64(send("No why at all.")), "calls/warm-changed")
+		h.app.ExpireCache()
+		b.ReportMetric(float64(send(goodWhy)), "calls/warm-revalidated")
 	}
 }

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/backstory-dev/backstory/app"
+	"github.com/backstory-dev/backstory/app/github/githubtest"
 )
 
 // reference reads what parse reads, with encoding/json decoding into a
@@ -184,12 +183,12 @@ func TestParse(t *testing.T) {
 // FuzzParse checks parse against encoding/json: the same documents are
 // valid, and the same values come out.
 func FuzzParse(f *testing.F) {
-	if paths, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*.json")); len(paths) > 0 {
-		for _, p := range paths {
-			if body, err := os.ReadFile(p); err == nil {
-				f.Add(filepath.Base(filepath.Dir(p)), body)
-			}
-		}
+	files, err := githubtest.Payloads()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range files {
+		f.Add(p.Event, p.Body)
 	}
 	for _, body := range []string{
 		`{}`, `[]`, `{"a":[1,2,{"b":null}],"c":-0.5e+3}`, `{"action":"\ud800"}`, "{\"action\":\"\xc3\x28\"}",
@@ -216,10 +215,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func BenchmarkParse(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(corpusDir, "pull_request", "labeled.payload.json"))
-	if err != nil {
-		b.Skip("webhook corpus not found")
-	}
+	body := corpusPayload(b, "pull_request", "labeled.payload.json")
 	b.Run("scanner", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()

@@ -13,9 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,11 +23,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/backstory-dev/backstory/app"
+	"github.com/backstory-dev/backstory/app/github/githubtest"
 	"github.com/backstory-dev/backstory/app/memory"
 )
-
-// corpusDir holds real payloads from octokit/webhooks, one folder per event.
-const corpusDir = "../../shared/corpus/webhooks"
 
 var (
 	testSecret = []byte("s3cr3t, not the App's")
@@ -181,30 +176,25 @@ func TestSignatureTestVectorFromGitHubDocs(t *testing.T) {
 	}
 }
 
-// corpusFile is one real payload and what ingress must make of it.
-type corpusFile struct {
-	event, name string
-	body        []byte
-}
-
-func readCorpus(t *testing.T) []corpusFile {
+// readCorpus returns every one of GitHub's example payloads (from
+// octokit/webhooks, as the shared corpus holds them).
+func readCorpus(t *testing.T) []githubtest.PayloadFile {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*", "*.json"))
+	files, err := githubtest.Payloads()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) == 0 {
-		t.Skipf("webhook corpus not found at %s", corpusDir)
-	}
-	var files []corpusFile
-	for _, p := range paths {
-		body, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, corpusFile{event: filepath.Base(filepath.Dir(p)), name: filepath.Base(p), body: body})
-	}
 	return files
+}
+
+// corpusPayload returns the example payload file of event.
+func corpusPayload(tb testing.TB, event, file string) []byte {
+	tb.Helper()
+	body, err := githubtest.Payload(event, file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return body
 }
 
 // expect works out, independently of the handler's decoding, what a
@@ -247,41 +237,41 @@ func TestCorpusPayloads(t *testing.T) {
 	ctx := context.Background()
 	wantStored := 0
 	for i, c := range files {
-		id := fmt.Sprintf("d%03d-%s", i, strings.TrimSuffix(c.name, ".json"))
-		rec := f.do(request{event: c.event, id: id, body: c.body})
+		id := fmt.Sprintf("d%03d-%s", i, strings.TrimSuffix(c.Name, ".json"))
+		rec := f.do(request{event: c.Event, id: id, body: c.Body})
 		d, err := f.store.Delivery(ctx, id)
 		switch {
-		case c.event == "ping":
+		case c.Event == "ping":
 			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"pong"`) {
-				t.Errorf("%s/%s: %d %s, want 200 pong", c.event, c.name, rec.Code, rec.Body)
+				t.Errorf("%s/%s: %d %s, want 200 pong", c.Event, c.Name, rec.Code, rec.Body)
 			}
 			if err == nil {
-				t.Errorf("%s/%s: a ping was stored", c.event, c.name)
+				t.Errorf("%s/%s: a ping was stored", c.Event, c.Name)
 			}
-		case !handled[c.event]:
+		case !handled[c.Event]:
 			if rec.Code != http.StatusOK {
-				t.Errorf("%s/%s: %d %s, want 200 (ignored)", c.event, c.name, rec.Code, rec.Body)
+				t.Errorf("%s/%s: %d %s, want 200 (ignored)", c.Event, c.Name, rec.Code, rec.Body)
 			}
 			if err == nil {
-				t.Errorf("%s/%s: an unhandled event was stored", c.event, c.name)
+				t.Errorf("%s/%s: an unhandled event was stored", c.Event, c.Name)
 			}
 		default:
 			wantStored++
 			if rec.Code != http.StatusAccepted {
-				t.Errorf("%s/%s: %d %s, want 202", c.event, c.name, rec.Code, rec.Body)
+				t.Errorf("%s/%s: %d %s, want 202", c.Event, c.Name, rec.Code, rec.Body)
 				continue
 			}
 			if err != nil {
-				t.Errorf("%s/%s: not stored: %v", c.event, c.name, err)
+				t.Errorf("%s/%s: not stored: %v", c.Event, c.Name, err)
 				continue
 			}
-			action, inst, repo, key := expect(t, c.event, c.body)
-			if d.Event != c.event || d.Action != action || d.InstallationID != inst || d.Repository != repo || d.Key != key {
+			action, inst, repo, key := expect(t, c.Event, c.Body)
+			if d.Event != c.Event || d.Action != action || d.InstallationID != inst || d.Repository != repo || d.Key != key {
 				t.Errorf("%s/%s: stored event=%q action=%q installation=%d repository=%q key=%q; want %q %q %d %q %q",
-					c.event, c.name, d.Event, d.Action, d.InstallationID, d.Repository, d.Key, c.event, action, inst, repo, key)
+					c.Event, c.Name, d.Event, d.Action, d.InstallationID, d.Repository, d.Key, c.Event, action, inst, repo, key)
 			}
-			if !bytes.Equal(d.Payload, c.body) || !d.ReceivedAt.Equal(received) || d.State != app.StatePending {
-				t.Errorf("%s/%s: payload, time or state changed: %v %s", c.event, c.name, d.ReceivedAt, d.State)
+			if !bytes.Equal(d.Payload, c.Body) || !d.ReceivedAt.Equal(received) || d.State != app.StatePending {
+				t.Errorf("%s/%s: payload, time or state changed: %v %s", c.Event, c.Name, d.ReceivedAt, d.State)
 			}
 		}
 	}
@@ -320,15 +310,10 @@ func TestCorpusKnownValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join(corpusDir, tt.file))
-			if errors.Is(err, os.ErrNotExist) {
-				t.Skipf("webhook corpus not found at %s", corpusDir)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			event, file, _ := strings.Cut(tt.file, "/")
+			body := corpusPayload(t, event, file)
 			f := newFixture(t, nil)
-			rec := f.do(request{event: filepath.Dir(tt.file), id: "x", body: body})
+			rec := f.do(request{event: event, id: "x", body: body})
 			if rec.Code != tt.wantIgnoredOrStored {
 				t.Fatalf("status %d %s, want %d", rec.Code, rec.Body, tt.wantIgnoredOrStored)
 			}
@@ -535,10 +520,7 @@ func TestOverHTTP(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.MaxBody = 64 << 10 })
 	srv := httptest.NewServer(f.h)
 	defer srv.Close()
-	body, err := os.ReadFile(filepath.Join(corpusDir, "pull_request", "synchronize.payload.json"))
-	if err != nil {
-		body = []byte(`{"action":"synchronize","repository":{"full_name":"o/r"},"pull_request":{"head":{"sha":"abc"}}}`)
-	}
+	body := corpusPayload(t, "pull_request", "synchronize.payload.json")
 	post := func(id string, r io.Reader, length int64, sig string) (int, error) {
 		req, err := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/github", r)
 		if err != nil {
@@ -589,13 +571,12 @@ func FuzzHandler(f *testing.F) {
 		f.Add("POST", event, "id-1", true, "", "application/json", body)
 		f.Add("POST", event, "id-1", false, sign([]byte("other"), body), "application/json", body)
 	}
-	if paths, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*.json")); len(paths) > 0 {
-		sort.Strings(paths)
-		for _, p := range paths[:min(len(paths), 12)] {
-			if body, err := os.ReadFile(p); err == nil {
-				seed(filepath.Base(filepath.Dir(p)), body)
-			}
-		}
+	files, err := githubtest.Payloads()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range files[:min(len(files), 12)] {
+		seed(p.Event, p.Body)
 	}
 	seed("pull_request", []byte(`{"action":"opened","installation":{"id":1},"repository":{"full_name":"o/r"},"pull_request":{"head":{"sha":"a"}}}`))
 	seed("check_run", []byte(`{"check_run":{"head_sha":7}}`))
@@ -656,10 +637,7 @@ func FuzzHandler(f *testing.F) {
 }
 
 func BenchmarkHandler(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(corpusDir, "pull_request", "labeled.payload.json"))
-	if err != nil {
-		b.Skip("webhook corpus not found")
-	}
+	body := corpusPayload(b, "pull_request", "labeled.payload.json")
 	h, err := New(Config{
 		Secret: testSecret, Inbox: nopInbox{}, Events: handled,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

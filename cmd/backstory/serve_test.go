@@ -104,10 +104,10 @@ func (e *e2e) openPR(branch string) (number int, sha string) {
 	return number, sha
 }
 
-// opened is a real pull_request.opened payload pointed at a PR.
+// opened is GitHub's example pull_request.opened payload pointed at a PR.
 func (e *e2e) opened(number int, sha string) []byte {
 	e.t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedCorpus(e.t), "webhooks", "pull_request", "opened.payload.json"))
+	data, err := githubtest.Payload("pull_request", "opened.payload.json")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -126,19 +126,6 @@ func (e *e2e) opened(number int, sha string) []byte {
 	base["repo"].(map[string]any)["default_branch"] = "main"
 	out, _ := json.Marshal(m)
 	return out
-}
-
-func sharedCorpus(t *testing.T) string {
-	for _, d := range []string{os.Getenv("BACKSTORY_SHARED"), "../../../shared", "../../shared"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "corpus", "webhooks")); err == nil {
-			return filepath.Join(d, "corpus")
-		}
-	}
-	t.Fatal("the shared corpus is missing: put ../shared beside the checkout or set BACKSTORY_SHARED")
-	return ""
 }
 
 // post sends a signed delivery and returns the status.
@@ -390,5 +377,63 @@ func TestServeSIGKILLLosesNoAcknowledgedDelivery(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("last process's output:\n%s", final.out.String())
+	}
+}
+
+func TestServeRefusesToStartWithoutCredentials(t *testing.T) {
+	dir := t.TempDir()
+	for _, k := range []string{"BACKSTORY_GITHUB_APP_ID", "BACKSTORY_GITHUB_PRIVATE_KEY_PATH", "BACKSTORY_GITHUB_WEBHOOK_SECRET", "BACKSTORY_CONFIG"} {
+		t.Setenv(k, "")
+	}
+	cfg := filepath.Join(dir, "backstory.yml")
+	os.WriteFile(cfg, []byte("github:\n  private_key_path: "+filepath.Join(dir, "missing.pem")+"\n"), 0o600)
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--config", cfg}, strings.NewReader(""), io.Discard, &stderr)
+	if code == 0 {
+		t.Fatal("serve started without an app id, a key or a secret")
+	}
+	for _, want := range []string{"github.app_id", "BACKSTORY_GITHUB_APP_ID", "private key cannot be read", "webhook secret"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the refusal should mention %q:\n%s", want, stderr.String())
+		}
+	}
+	// The environment alone is enough.
+	t.Setenv("BACKSTORY_GITHUB_APP_ID", "12")
+	t.Setenv("BACKSTORY_GITHUB_WEBHOOK_SECRET", "s3cret")
+	t.Setenv("BACKSTORY_GITHUB_PRIVATE_KEY_PATH", filepath.Join(dir, "nope.pem"))
+	stderr.Reset()
+	run(context.Background(), []string{"serve", "--config", cfg}, strings.NewReader(""), io.Discard, &stderr)
+	if strings.Contains(stderr.String(), "app_id") || strings.Contains(stderr.String(), "webhook secret") ||
+		!strings.Contains(stderr.String(), "nope.pem") {
+		t.Errorf("environment variables should set the app id and secret, and the key path:\n%s", stderr.String())
+	}
+}
+
+func TestServeRetriesGitHubFailures(t *testing.T) {
+	e := newE2E(t)
+	child := e.start()
+	n, sha := e.openPR("flaky")
+	// A 502, then a secondary rate limit: both are retried, the second no
+	// sooner than GitHub said.
+	e.gh.FailNext("checks/create", 1, githubtest.ServerError(502))
+	e.gh.FailNext("checks/create", 1, githubtest.SecondaryRateLimited(2*time.Second))
+	if got := e.post("pull_request", "flaky-1", e.opened(n, sha), e2eSecret); got != http.StatusAccepted {
+		t.Fatalf("delivery: %d", got)
+	}
+	runs := e.runsOn([]string{sha}, 60*time.Second)[sha]
+	if len(runs) != 1 {
+		t.Fatalf("after a 502 and a rate limit: %d check runs, want 1\n%s", len(runs), child.out.String())
+	}
+	var creates []time.Time
+	for _, c := range e.gh.Calls() {
+		if c.Operation == "checks/create" {
+			creates = append(creates, c.At)
+		}
+	}
+	if len(creates) != 3 {
+		t.Fatalf("checks/create was called %d times, want 3 (502, rate limited, created)", len(creates))
+	}
+	if gap := creates[2].Sub(creates[1]); gap < 2*time.Second {
+		t.Errorf("retried %v after a secondary rate limit asking for 2 s", gap)
 	}
 }

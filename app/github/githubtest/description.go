@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 )
 
 // descriptionFile is GitHub's full REST description, kept gzipped in the
-// shared corpus (see its PROVENANCE.md).
+// shared corpus and embedded from testdata/openapi/ (see its PROVENANCE.md).
 const descriptionFile = "api.github.com.octokit-2022-07-22.json.gz"
 
 // description is the part of an OpenAPI 3.0 document the fake reads: the
@@ -288,69 +287,41 @@ var (
 	descCache = map[string]*description{}
 )
 
-// loadDescription parses the gzipped description at path, once per
-// process: it is 4 MB of JSON and every test makes a server.
+// loadDescription parses the gzipped description at path, or the embedded
+// one when path is "", once per process: it is 4 MB of JSON and every test
+// makes a server.
 func loadDescription(path string) (*description, error) {
 	descMu.Lock()
 	defer descMu.Unlock()
 	if d, ok := descCache[path]; ok {
 		return d, nil
 	}
-	f, err := os.Open(path)
+	name := path
+	var f io.ReadCloser
+	var err error
+	if path == "" {
+		name = vendoredOpenAPI + "/" + descriptionFile + " (embedded)"
+		f, err = vendored.Open(vendoredOpenAPI + "/" + descriptionFile)
+	} else {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open GitHub's API description: %w", err)
 	}
 	defer f.Close()
 	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
+	if path == "" || strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		defer gz.Close()
 		r = gz
 	}
 	d, err := parseDescription(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	descCache[path] = d
 	return d, nil
-}
-
-// findDescription locates GitHub's API description: $BACKSTORY_SHARED
-// first, then the shared folder beside the module root (../shared from the
-// directory holding go.mod), searched upwards from the working directory.
-func findDescription() (string, error) {
-	var tried []string
-	try := func(shared string) (string, bool) {
-		p := filepath.Join(shared, "corpus", "openapi", descriptionFile)
-		tried = append(tried, p)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, true
-		}
-		return "", false
-	}
-	if env := os.Getenv("BACKSTORY_SHARED"); env != "" {
-		if p, ok := try(env); ok {
-			return p, nil
-		}
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				if p, ok := try(filepath.Join(dir, "..", "shared")); ok {
-					return p, nil
-				}
-				if p, ok := try(filepath.Join(dir, "shared")); ok {
-					return p, nil
-				}
-			}
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	return "", fmt.Errorf("GitHub's API description %s not found (looked for %s); set BACKSTORY_SHARED to the shared folder that holds corpus/openapi/, or pass WithDescription",
-		descriptionFile, strings.Join(tried, ", "))
 }

@@ -10,11 +10,7 @@ import (
 
 func testDescription(t *testing.T) *description {
 	t.Helper()
-	p, err := findDescription()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := loadDescription(p)
+	d, err := loadDescription("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,46 +88,24 @@ func TestHandlersAreDescribedOperations(t *testing.T) {
 	}
 }
 
-func TestMissingDescriptionFailsClearly(t *testing.T) {
-	empty := t.TempDir()
-	t.Setenv("BACKSTORY_SHARED", empty)
-	t.Chdir(empty) // no go.mod above a temp dir: nothing to fall back on
-	_, err := NewServer()
-	if err == nil {
-		t.Fatal("NewServer found a description in an empty directory")
+// The fake needs nothing beside the checkout: the description is built in.
+func TestDescriptionNeedsNoSharedFolder(t *testing.T) {
+	t.Setenv("BACKSTORY_SHARED", filepath.Join(t.TempDir(), "none"))
+	t.Chdir(t.TempDir()) // no go.mod above, no ../shared beside it
+	s, err := NewServer()
+	if err != nil {
+		t.Fatalf("NewServer away from the checkout: %v", err)
 	}
-	for _, want := range []string{descriptionFile, "BACKSTORY_SHARED", filepath.Join(empty, "corpus", "openapi")} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
-	}
-
-	tb := &recordingTB{real: t}
-	if !tb.fatal(func() { New(tb) }) {
-		t.Fatal("New with no description did not stop the test")
-	}
-	if len(tb.errors) != 1 || !strings.Contains(tb.errors[0], "BACKSTORY_SHARED") {
-		t.Errorf("New reported %q", tb.errors)
+	defer s.Close()
+	if _, ok := s.desc.byID["checks/create"]; !ok {
+		t.Error("the embedded description has no checks/create")
 	}
 }
 
-func TestDescriptionFromEnvironment(t *testing.T) {
-	p, err := findDescription()
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared := filepath.Dir(filepath.Dir(filepath.Dir(p)))
-	t.Setenv("BACKSTORY_SHARED", shared)
-	t.Chdir(t.TempDir())
-	got, err := findDescription()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != filepath.Join(shared, "corpus", "openapi", descriptionFile) {
-		t.Errorf("found %s", got)
-	}
-	if _, err := NewServer(WithDescription(filepath.Join(t.TempDir(), "none.json.gz"))); err == nil {
-		t.Error("WithDescription of a missing file: no error")
+func TestWithDescription(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.json.gz")
+	if _, err := NewServer(WithDescription(missing)); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("WithDescription of a missing file: error %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"openapi":"2.0","paths":{}}`), 0o644); err != nil {
@@ -140,17 +114,21 @@ func TestDescriptionFromEnvironment(t *testing.T) {
 	if _, err := NewServer(WithDescription(bad)); err == nil || !strings.Contains(err.Error(), "only 3.0") {
 		t.Errorf("a Swagger 2.0 file: error %v", err)
 	}
+
+	tb := &recordingTB{real: t}
+	if !tb.fatal(func() { New(tb, WithDescription(missing)) }) {
+		t.Fatal("New with an unreadable description did not stop the test")
+	}
+	if len(tb.errors) != 1 || !strings.Contains(tb.errors[0], missing) {
+		t.Errorf("New reported %q", tb.errors)
+	}
 }
 
 // BenchmarkParseDescription measures what the first server of a test
 // process pays (later ones reuse the parsed description).
 func BenchmarkParseDescription(b *testing.B) {
-	p, err := findDescription()
-	if err != nil {
-		b.Fatal(err)
-	}
 	for b.Loop() {
-		f, err := os.Open(p)
+		f, err := vendored.Open(vendoredOpenAPI + "/" + descriptionFile)
 		if err != nil {
 			b.Fatal(err)
 		}

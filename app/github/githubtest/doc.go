@@ -5,7 +5,7 @@
 //
 // It answers like GitHub and rejects what GitHub rejects. Every request is
 // matched to an operation of GitHub's own API description (the full 2022
-// OpenAPI description in the shared corpus, corpus/openapi/), and its path
+// OpenAPI description of the shared corpus, corpus/openapi/), and its path
 // and query parameters and JSON body are validated against that
 // operation's schemas. A request the description forbids is answered as
 // GitHub answers it (422 "Invalid request." with what is wrong, 400
@@ -25,6 +25,22 @@
 //	gh.AddPullRequest("acme/widgets", githubtest.PullRequest{HeadRef: "feature", Body: &body})
 //	// … run the App with base URL gh.URL(), App id gh.AppID, key gh.PrivateKeyPEM() …
 //	runs := gh.CheckRuns("acme/widgets")
+//
+// Payload and Payloads give GitHub's example webhook payloads (those of
+// the shared corpus, corpus/webhooks/), for tests that deliver real bodies
+// to the App.
+//
+// The description and the payloads are embedded: byte-for-byte copies of
+// the shared corpus's, with their licences, under testdata/openapi/ and
+// testdata/webhooks/. The fake, the fakegithub command and the tests that
+// use them therefore run from any working directory, on a machine without
+// the shared folder beside the checkout. The embedded copies are always
+// the ones used, never the shared folder's even when it is there, so that
+// a test behaves the same on every machine; TestVendoredCorpusMatchesShared
+// fails when they differ from the shared folder's ($BACKSTORY_SHARED, else
+// ../shared beside the module root; CI has it), and skips without one. To
+// refresh them, copy the shared files over them. WithDescription reads
+// another description instead.
 //
 // Authentication is GitHub's: /app endpoints take a JWT signed with the
 // App's key (PrivateKeyPEM), RS256, whose iss is the App id and whose

@@ -105,7 +105,7 @@ func WithAppOwner(login string) Option { return func(c *config) { c.appOwner = l
 func WithPrivateKey(pemBytes []byte) Option { return func(c *config) { c.keyPEM = pemBytes } }
 
 // WithDescription reads GitHub's API description from path (gzipped when
-// it ends in .gz) instead of looking for it.
+// it ends in .gz) instead of the embedded copy of the shared corpus's.
 func WithDescription(path string) Option { return func(c *config) { c.descPath = path } }
 
 // WithLogf logs every request and violation through logf (t.Logf, log.Printf).
@@ -159,7 +159,8 @@ var defaultAppPermissions = map[string]string{
 // At the end it fails the test for every request that violated GitHub's
 // API description and was not declared with ExpectViolation, and for every
 // response of the fake that does not match the description. It fails the
-// test at once when the description cannot be found.
+// test at once when the server cannot start (a WithDescription that cannot
+// be read, say).
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	opts = append([]Option{func(c *config) {
@@ -196,15 +197,7 @@ func NewServer(opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	path := c.descPath
-	if path == "" {
-		p, err := findDescription()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	desc, err := loadDescription(path)
+	desc, err := loadDescription(c.descPath)
 	if err != nil {
 		return nil, err
 	}
@@ -377,6 +370,9 @@ type Call struct {
 	// If-Modified-Since; NotModified that it was answered 304.
 	Conditional bool
 	NotModified bool
+	// At is when the request arrived, by the wall clock (not the fake's
+	// clock), so tests can check how long a client waited between calls.
+	At time.Time
 }
 
 // Calls returns every request answered since the start or ResetCalls, in
@@ -938,6 +934,7 @@ func (s *Server) write(w http.ResponseWriter, req *request, rep reply) {
 	}
 
 	call := Call{
+		At:          time.Now(),
 		Method:      r.Method,
 		Path:        r.URL.Path,
 		Query:       r.URL.Query(),

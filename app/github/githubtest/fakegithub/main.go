@@ -42,7 +42,7 @@ func run() error {
 		addr          = flag.String("addr", "127.0.0.1:0", "address to listen on")
 		appID         = flag.Int64("app-id", 1001, "the App's id")
 		keyPath       = flag.String("key", "", "the App's private key (PEM): read when the file exists, else the generated key is written there")
-		description   = flag.String("description", "", "GitHub's API description (default: found from $BACKSTORY_SHARED or ../shared)")
+		description   = flag.String("description", "", "GitHub's API description, gzipped when it ends in .gz (default: the copy of shared/corpus/openapi built into githubtest)")
 		quiet         = flag.Bool("quiet", false, "do not log every request")
 		installations list
 		repos         list
