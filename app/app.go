@@ -174,6 +174,25 @@ func (e *TemporaryError) Error() string {
 
 func (e *TemporaryError) Unwrap() error { return e.Err }
 
+// RejectedError is GitHub refusing a request for what it is (a 4xx other
+// than 404 and the rate limits: a 422 validation failure, a 403 for a
+// permission the App lacks), or backstory refusing to send what GitHub would
+// refuse. Retrying the same request cannot succeed.
+type RejectedError struct {
+	Status int // the HTTP status; 0 when refused before sending
+	Err    error
+}
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// IsRejected reports whether err is, or wraps, a *RejectedError.
+func IsRejected(err error) bool {
+	var r *RejectedError
+	return errors.As(err, &r)
+}
+
 // RetryAt reports whether err is temporary, and when to retry (zero: use
 // backoff).
 func RetryAt(err error) (time.Time, bool) {

@@ -34,8 +34,9 @@ type HookDelivery struct {
 
 // Client is GitHub as one installation sees it. Every method returns
 // ErrNotFound for a 404, a *TemporaryError for what may pass (5xx, network
-// errors, rate limits: with At set from Retry-After or X-RateLimit-Reset), and
-// another error for what will not (422, 403 without a rate limit).
+// errors, rate limits: with At set from Retry-After or X-RateLimit-Reset), a
+// *RejectedError for what GitHub refused and will refuse again (422, 403
+// without a rate limit), and another error otherwise.
 type Client interface {
 	// PullRequest fetches one pull request.
 	PullRequest(ctx context.Context, repo string, number int) (PullRequest, error)
@@ -85,6 +86,7 @@ type PullRequest struct {
 	// HeadRepository is the head's owner/repo: another one for a fork.
 	HeadRepository string
 	BaseRef        string
+	BaseSHA        string
 	DefaultBranch  string
 	HTMLURL        string
 }

@@ -22,7 +22,7 @@ type Metrics struct {
 	// ("2xx", "304", "3xx" for the archive redirect, "4xx", "5xx", "error").
 	GitHubCalls *prometheus.CounterVec
 	// CheckRuns counts check runs by what happened ("created", "updated",
-	// "unchanged").
+	// "replaced" when its annotations changed, "unchanged").
 	CheckRuns *prometheus.CounterVec
 	// Redeliveries counts deliveries backstory asked GitHub to send again.
 	Redeliveries prometheus.Counter

@@ -11,7 +11,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/backstory-dev/backstory/app/check"
 	"github.com/backstory-dev/backstory/content"
@@ -59,6 +61,7 @@ type App struct {
 	appID   int64
 	siteURL string
 	repos   *repoCache
+	files   *filesCache
 	tmpDir  string
 }
 
@@ -95,6 +98,7 @@ func New(opts Options) (*App, error) {
 		web = "https://github.com"
 	}
 	a.repos = newRepoCache(dir, ttl, a.now, web)
+	a.files = &filesCache{max: 2048, entries: map[string][]ChangedFile{}}
 	return a, nil
 }
 
@@ -261,13 +265,29 @@ func (a *App) onPullRequest(ctx context.Context, log *slog.Logger, c Client, rep
 	if ev.PullRequest == nil {
 		return Permanent(errors.New("pull_request event without a pull_request"))
 	}
-	pr := ev.PullRequest.pullRequest(repo)
-	log = log.With("pr", pr.Number)
-	if ev.Action == "closed" {
+	sent := ev.PullRequest.pullRequest(repo)
+	log = log.With("pr", sent.Number)
+	if ev.Action != "closed" && !prActions[ev.Action] {
+		return nil
+	}
+	// The payload is as of when GitHub sent it; a retried or redelivered
+	// event can arrive after newer ones. The PR as it is now (a 304 when
+	// unchanged) is what is checked.
+	pr, err := c.PullRequest(ctx, repo, sent.Number)
+	if errors.Is(err, ErrNotFound) {
+		log.Info("the pull request is gone")
+		return a.store.SetOpenPRRecords(ctx, repo, sent.Number, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s#%d: %w", repo, sent.Number, err)
+	}
+	if pr.State != "open" {
 		// A closed PR no longer holds the numbers of the records it adds.
 		return a.store.SetOpenPRRecords(ctx, repo, pr.Number, nil)
 	}
-	if !prActions[ev.Action] {
+	if pr.HeadSHA != sent.HeadSHA {
+		// The branch moved since: the event for the new head checks it.
+		log.Info("stale event: the pull request's head has moved", "sent", short(sent.HeadSHA), "now", short(pr.HeadSHA))
 		return nil
 	}
 	if pr.DefaultBranch == "" {
@@ -281,8 +301,8 @@ func (a *App) onCheckRun(ctx context.Context, log *slog.Logger, c Client, repo s
 	if run == nil || (ev.Action != "rerequested" && ev.Action != "requested_action") {
 		return nil
 	}
-	if a.appID != 0 && run.App != nil && run.App.ID != a.appID {
-		return nil
+	if a.appID != 0 && (run.App == nil || run.App.ID != a.appID) {
+		return nil // another App's check run
 	}
 	opts := evalOptions{force: true}
 	if ev.Action == "requested_action" {
@@ -350,28 +370,41 @@ type evalOptions struct {
 }
 
 // evaluate runs the check on one pull request and writes its check run.
-// When it fails for a reason that will not pass, it says so in the check
-// run: a check must never be left silently missing.
+// When GitHub refuses what backstory sends (retrying cannot help), the check
+// run says so, failing in enforce mode: a check must never be left silently
+// missing, nor pass because backstory failed. Other errors are returned and
+// retried.
 func (a *App) evaluate(ctx context.Context, log *slog.Logger, c Client, pr PullRequest, opts evalOptions) error {
 	err := a.evaluatePR(ctx, log, c, pr, opts)
-	if err == nil || pr.HeadSHA == "" {
-		return err
-	}
-	if _, temporary := RetryAt(err); temporary || ctx.Err() != nil {
+	if err == nil || pr.HeadSHA == "" || !IsRejected(err) || ctx.Err() != nil {
 		return err
 	}
 	log.Error("pull request could not be checked", "err", err)
-	run := CheckRunWrite{Name: check.DefaultConfig().Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: "neutral",
+	run := CheckRunWrite{Name: check.DefaultConfig().Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: string(check.Failure),
 		Title:       "backstory could not check this pull request",
-		Summary:     "backstory hit an error it cannot recover from by retrying, so this pull request was not checked. Re-run the check once the cause is fixed; the App's logs name the delivery.\n\n```\n" + truncate(err.Error(), 2000) + "\n```",
+		Summary:     "GitHub refused what backstory sent, so this pull request was not checked. Re-run the check once the cause is fixed; the App's logs name the delivery.\n\n```\n" + truncate(err.Error(), 2000) + "\n```",
 		CompletedAt: a.now().UTC()}
 	if state, serr := a.repos.State(ctx, c, pr.Repository, pr.DefaultBranch); serr == nil {
 		run.Name = state.Config.Name
+		if state.Config.Mode == check.ModeAdvise {
+			run.Conclusion = string(check.Neutral)
+		}
 	}
 	if _, werr := a.writeCheckRun(ctx, c, pr.Repository, run, true); werr != nil {
 		log.Error("the error could not be reported in a check run either", "err", werr)
+		return werr
 	}
 	return Permanent(err)
+}
+
+// fitOutput keeps a check run's text within GitHub's 65,535 characters.
+func fitOutput(s string) string {
+	const suffix = "\n\n… (cut to fit GitHub's limit)"
+	if utf8.RuneCountInString(s) <= check.MaxOutput {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:check.MaxOutput-utf8.RuneCountInString(suffix)]) + suffix
 }
 
 func truncate(s string, n int) string {
@@ -394,7 +427,7 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 	if err != nil {
 		return err
 	}
-	files, err := c.PullRequestFiles(ctx, repo, pr.Number)
+	files, err := a.files.get(ctx, c, pr)
 	if err != nil {
 		return fmt.Errorf("list the files of %s#%d: %w", repo, pr.Number, err)
 	}
@@ -419,6 +452,12 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 		// A record the PR adds or changes, read as it is at the head.
 		data, err := c.FileContent(ctx, repo, pr.HeadSHA, f.Path)
 		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if IsRejected(err) || (err != nil && !isTemporary(err) && ctx.Err() == nil) {
+			// A symlink, a submodule, a file GitHub will not serve: the
+			// PR's content, not a failure of ours.
+			log.Warn("a changed record file cannot be read: left out of the check", "path", f.Path, "err", err)
 			continue
 		}
 		if err != nil {
@@ -474,7 +513,7 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 		Title: v.Title, Summary: v.Summary, Text: v.Text, CompletedAt: a.now().UTC(),
 	}
 	if opts.notice != "" {
-		run.Text = opts.notice + "\n\n" + run.Text
+		run.Text = fitOutput(opts.notice + "\n\n" + run.Text)
 	}
 	for _, an := range v.Annotations {
 		run.Annotations = append(run.Annotations, Annotation{Path: an.Path, StartLine: an.StartLine, EndLine: an.EndLine,
@@ -514,7 +553,9 @@ func (a *App) onMergeGroup(ctx context.Context, log *slog.Logger, c Client, repo
 
 // writeCheckRun creates or updates the check run named run.Name on
 // run.HeadSHA, writing nothing when its content has not changed (unless
-// force) and annotations only when they changed (GitHub appends them).
+// force). GitHub appends annotations to a run and cannot remove them, so a
+// run whose annotations must change is replaced by a new run of the same
+// name, which GitHub shows (and branch protection reads) instead of the old.
 func (a *App) writeCheckRun(ctx context.Context, c Client, repo string, run CheckRunWrite, force bool) (string, error) {
 	contentHash, annotationsHash := hashRun(run)
 	stored, err := a.store.CheckRun(ctx, repo, run.HeadSHA, run.Name)
@@ -522,43 +563,105 @@ func (a *App) writeCheckRun(ctx context.Context, c Client, repo string, run Chec
 		id, ferr := c.FindCheckRun(ctx, repo, run.HeadSHA, run.Name)
 		switch {
 		case errors.Is(ferr, ErrNotFound):
-			id, err := c.CreateCheckRun(ctx, repo, run)
-			if err != nil {
-				return "", fmt.Errorf("create the check run on %s@%s: %w", repo, short(run.HeadSHA), err)
-			}
-			a.metrics.CheckRuns.WithLabelValues("created").Inc()
-			return "created", a.store.SaveCheckRun(ctx, CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name,
-				ID: id, ContentHash: contentHash, AnnotationsHash: annotationsHash, UpdatedAt: a.now().UTC()})
+			return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "created")
 		case ferr != nil:
 			return "", fmt.Errorf("find the check run on %s@%s: %w", repo, short(run.HeadSHA), ferr)
 		}
 		// Created before the store knew of it (the store was lost, or the
-		// process died between creating and saving): its annotations are
-		// unknown, so they are sent again.
-		stored = CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name, ID: id}
+		// process died between creating and saving): what it says is
+		// unknown.
+		stored = CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name, ID: id, AnnotationsHash: unknownAnnotations}
 	} else if err != nil {
 		return "", err
 	}
-	if !force && stored.ContentHash == contentHash && stored.AnnotationsHash == annotationsHash {
+	annotationsChanged := stored.AnnotationsHash != annotationsHash
+	if stored.AnnotationsHash == unknownAnnotations && len(run.Annotations) == 0 {
+		annotationsChanged = false // nothing to add; whatever is there stays
+	}
+	if !force && stored.ContentHash == contentHash && !annotationsChanged {
 		a.metrics.CheckRuns.WithLabelValues("unchanged").Inc()
 		return "unchanged", nil
 	}
-	if stored.AnnotationsHash == annotationsHash {
-		run.Annotations = nil
+	if annotationsChanged {
+		return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "replaced")
 	}
+	run.Annotations = nil
 	if err := c.UpdateCheckRun(ctx, repo, stored.ID, run); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			// Deleted on GitHub's side: forget it and create it anew.
-			if derr := a.store.SaveCheckRun(ctx, CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name}); derr != nil {
-				return "", derr
-			}
-			return "", &TemporaryError{Err: fmt.Errorf("check run %d is gone: %w", stored.ID, err)}
+			// Deleted on GitHub's side: create it anew.
+			return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "created")
 		}
 		return "", fmt.Errorf("update check run %d on %s@%s: %w", stored.ID, repo, short(run.HeadSHA), err)
 	}
 	a.metrics.CheckRuns.WithLabelValues("updated").Inc()
-	stored.ContentHash, stored.AnnotationsHash, stored.UpdatedAt = contentHash, annotationsHash, a.now().UTC()
+	stored.ContentHash, stored.UpdatedAt = contentHash, a.now().UTC()
+	if stored.AnnotationsHash == unknownAnnotations {
+		stored.AnnotationsHash = annotationsHash
+	}
 	return "updated", a.store.SaveCheckRun(ctx, stored)
+}
+
+// unknownAnnotations marks a stored run whose annotations are not known to
+// be the ones wanted: found on GitHub without a record, or created with only
+// part of its annotations sent.
+const unknownAnnotations = "unknown"
+
+// createCheckRun creates the run and records it at once, even when only
+// part of its annotations got through, so a retry never leaves an
+// unrecorded run behind.
+func (a *App) createCheckRun(ctx context.Context, c Client, repo string, run CheckRunWrite, contentHash, annotationsHash, result string) (string, error) {
+	id, err := c.CreateCheckRun(ctx, repo, run)
+	if id == 0 && err != nil {
+		return "", fmt.Errorf("create the check run on %s@%s: %w", repo, short(run.HeadSHA), err)
+	}
+	rec := CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name, ID: id,
+		ContentHash: contentHash, AnnotationsHash: annotationsHash, UpdatedAt: a.now().UTC()}
+	if err != nil {
+		rec.AnnotationsHash = unknownAnnotations
+	}
+	if serr := a.store.SaveCheckRun(ctx, rec); serr != nil {
+		return "", serr
+	}
+	if err != nil {
+		return "", fmt.Errorf("check run %d on %s@%s: %w", id, repo, short(run.HeadSHA), err)
+	}
+	a.metrics.CheckRuns.WithLabelValues(result).Inc()
+	return result, nil
+}
+
+// filesCache keeps the files of pull requests by head commit: what a PR
+// changes is the diff from its head to where it left its base branch, so
+// it only changes when the head does, and a warm evaluation need not ask.
+type filesCache struct {
+	mu      sync.Mutex
+	max     int
+	order   []string
+	entries map[string][]ChangedFile
+}
+
+func (fc *filesCache) get(ctx context.Context, c Client, pr PullRequest) ([]ChangedFile, error) {
+	key := fmt.Sprintf("%s#%d@%s..%s", strings.ToLower(pr.Repository), pr.Number, pr.HeadSHA, pr.BaseRef)
+	fc.mu.Lock()
+	files, ok := fc.entries[key]
+	fc.mu.Unlock()
+	if ok {
+		return files, nil
+	}
+	files, err := c.PullRequestFiles(ctx, pr.Repository, pr.Number)
+	if err != nil {
+		return nil, err
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if _, ok := fc.entries[key]; !ok {
+		fc.entries[key] = files
+		fc.order = append(fc.order, key)
+		for len(fc.order) > fc.max {
+			delete(fc.entries, fc.order[0])
+			fc.order = fc.order[1:]
+		}
+	}
+	return files, nil
 }
 
 // hashRun identifies what a check run says, apart from when it was said.
@@ -570,6 +673,11 @@ func hashRun(run CheckRunWrite) (contentHash, annotationsHash string) {
 	h.Reset()
 	enc.Encode(run.Annotations)
 	return contentHash, hex.EncodeToString(h.Sum(nil))
+}
+
+func isTemporary(err error) bool {
+	_, ok := RetryAt(err)
+	return ok
 }
 
 func short(sha string) string {

@@ -375,6 +375,7 @@ func TestNumberCollisionWithAnotherOpenPR(t *testing.T) {
 		t.Fatalf("the second PR taking number 3: %s, want failure suggesting 0004\n%s", secondRun.Conclusion, secondRun.Summary)
 	}
 	// Closing the first PR frees the number.
+	h.gh.UpdatePullRequest(repoName, first.Number, func(p *githubtest.PullRequest) { p.State = "closed" })
 	closed := payload(t, "pull_request", "closed.payload.json", func(m map[string]any) {
 		setPR(m, first, goodWhy)
 		m["pull_request"].(map[string]any)["state"] = "closed"
@@ -440,14 +441,16 @@ func TestRerunWritesTheCheckAgain(t *testing.T) {
 
 // BenchmarkEvaluationAPICalls reports the GitHub API requests one pull
 // request evaluation makes, counted on the fake: cold (nothing cached),
-// warm (the same PR edited, verdict unchanged), warm with a new verdict, and
+// warm (the PR's body edited, verdict unchanged: the PR is read again,
+// answered 304), warm with a new verdict (and the check run updated), and
 // warm after the repository cache's ten minutes (the tree and the org
-// defaults are asked for again, answered 304).
+// defaults are asked for again, answered 304, and the verdict changes back).
 func BenchmarkEvaluationAPICalls(b *testing.B) {
 	for range b.N {
 		h := newHarness(b)
 		pr := h.openPR("bench", goodWhy, map[string][]byte{"services/payments/consumer/main.go": []byte("package main // bench\n")})
 		send := func(body string) int {
+			h.gh.UpdatePullRequest(repoName, pr.Number, func(p *githubtest.PullRequest) { p.Body = &body })
 			h.gh.ResetCalls()
 			ev := payload(b, "pull_request", "opened.payload.json", func(m map[string]any) {
 				setPR(m, pr, body)
@@ -463,5 +466,54 @@ func BenchmarkEvaluationAPICalls(b *testing.B) {
 		b.ReportMetric(float64(send("No why at all.")), "calls/warm-changed")
 		h.app.ExpireCache()
 		b.ReportMetric(float64(send(goodWhy)), "calls/warm-revalidated")
+	}
+}
+
+func TestStaleEventsDoNotOverwriteNewerState(t *testing.T) {
+	h := newHarness(t)
+	pr := h.openPR("stale", "", map[string][]byte{"README.md": []byte("# stale\n")})
+	// The PR's body no longer has a why; an old "opened" delivery (retried
+	// or redelivered late) still carries one.
+	old := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })
+	if err := h.process("pull_request", old); err != nil {
+		t.Fatal(err)
+	}
+	if run := h.onlyRun(); run.Conclusion != "failure" {
+		t.Fatalf("an old payload with a why decided the check: %s, want failure (the PR has no why now)", run.Conclusion)
+	}
+	// The branch moved on: an event for the old head writes nothing.
+	newSHA := h.gh.Commit(repoName, pr.HeadRef, map[string][]byte{"README.md": []byte("# stale 2\n")})
+	before := len(h.gh.CheckRuns(repoName))
+	if err := h.process("pull_request", old); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range h.gh.CheckRuns(repoName) {
+		if r.HeadSHA == newSHA {
+			t.Errorf("an event for the old head wrote a check on the new one")
+		}
+	}
+	if after := len(h.gh.CheckRuns(repoName)); after != before {
+		t.Errorf("an event for a head the PR no longer has wrote %d check runs", after-before)
+	}
+}
+
+func TestChangedAnnotationsReplaceTheRun(t *testing.T) {
+	h := newHarness(t)
+	pr := h.openPR("retitle", goodWhy, map[string][]byte{"services/payments/consumer/main.go": []byte("package main // retitle\n")})
+	ev := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, goodWhy) })
+	if err := h.process("pull_request", ev); err != nil {
+		t.Fatal(err)
+	}
+	// The governing decision is retitled on main: the annotation's text
+	// changes, and GitHub would append the new one to the old.
+	h.gh.Commit(repoName, "main", map[string][]byte{"docs/decisions/0001-use-kafka.md": []byte(strings.Replace(decisionKafka, "Use Kafka for payment events", "Use Kafka for every payment event", 2))})
+	h.app.ExpireCache()
+	if err := h.process("pull_request", ev); err != nil {
+		t.Fatal(err)
+	}
+	runs := h.gh.CheckRuns(repoName)
+	latest := runs[len(runs)-1]
+	if len(latest.Annotations) != 1 || !strings.Contains(latest.Annotations[0].Message, "every payment event") {
+		t.Fatalf("the newest run should carry only the new annotation, got %+v", latest.Annotations)
 	}
 }

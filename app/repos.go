@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backstory-dev/backstory/app/check"
@@ -31,7 +32,11 @@ type repoState struct {
 	Corpus   *content.Corpus
 	Governs  *content.GovernIndex
 	Template string
-	checked  time.Time
+	// ConfigData is the repository's own .github/backstory.yml (nil: none),
+	// read when the state was built; ConfigName is its path.
+	ConfigData []byte
+	ConfigName string
+	checked    time.Time
 }
 
 // templatePaths are where GitHub looks for a pull request template,
@@ -67,7 +72,7 @@ type repoEntry struct {
 	mu     sync.Mutex
 	state  *repoState
 	blobs  map[string]string // path in the mirror → blob sha
-	stale  bool
+	stale  atomic.Bool       // set by Invalidate without waiting for mu
 	loader content.Loader
 }
 
@@ -75,7 +80,7 @@ type orgEntry struct {
 	mu      sync.Mutex
 	data    []byte
 	checked time.Time
-	stale   bool
+	stale   atomic.Bool
 }
 
 func newRepoCache(dir string, ttl time.Duration, now func() time.Time, webURL string) *repoCache {
@@ -84,21 +89,18 @@ func newRepoCache(dir string, ttl time.Duration, now func() time.Time, webURL st
 }
 
 // Invalidate makes the next State of repo look at GitHub again; a push to
-// owner/.github also invalidates the org's defaults.
+// owner/.github also invalidates the org's defaults. It never waits for a
+// refresh in progress.
 func (rc *repoCache) Invalidate(repo string) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	key := strings.ToLower(repo)
 	if e, ok := rc.repos[key]; ok {
-		e.mu.Lock()
-		e.stale = true
-		e.mu.Unlock()
+		e.stale.Store(true)
 	}
 	if owner, name, ok := strings.Cut(key, "/"); ok && name == ".github" {
 		if o, ok := rc.orgs[owner]; ok {
-			o.mu.Lock()
-			o.stale = true
-			o.mu.Unlock()
+			o.stale.Store(true)
 		}
 	}
 }
@@ -134,9 +136,10 @@ func (rc *repoCache) orgConfig(ctx context.Context, c Client, owner string) ([]b
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := rc.now()
-	if !o.stale && !o.checked.IsZero() && now.Sub(o.checked) < rc.ttl {
+	if !o.stale.Load() && !o.checked.IsZero() && now.Sub(o.checked) < rc.ttl {
 		return o.data, nil
 	}
+	o.stale.Store(false) // a push from now on invalidates what is read next
 	data, err := c.FileContent(ctx, owner+"/.github", "", content.ConfigPath)
 	if errors.Is(err, ErrNotFound) {
 		data, err = nil, nil
@@ -144,7 +147,7 @@ func (rc *repoCache) orgConfig(ctx context.Context, c Client, owner string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("read the org defaults %s/.github: %s: %w", owner, content.ConfigPath, err)
 	}
-	o.data, o.checked, o.stale = data, now, false
+	o.data, o.checked = data, now
 	return data, nil
 }
 
@@ -160,23 +163,28 @@ func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := rc.now()
-	if s := e.state; s != nil && !e.stale && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
+	if s := e.state; s != nil && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
 		return rc.withOrg(s, orgData), nil
 	}
+	e.stale.Store(false) // a push from now on invalidates what is read next
 	tree, err := c.Tree(ctx, repo, branch)
 	if err != nil {
+		e.stale.Store(true)
 		return nil, fmt.Errorf("list the files of %s at %s: %w", repo, branch, err)
 	}
-	if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == tree.SHA && !tree.Truncated {
-		s.checked, e.stale = now, false
+	if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == tree.SHA {
+		s.checked = now
 		return rc.withOrg(s, orgData), nil
 	}
 	s, err := rc.refresh(ctx, c, e, repo, branch, tree)
 	if err != nil {
+		// The mirror may be half updated: its blobs say which files are
+		// current, and the next refresh fetches the rest.
+		e.stale.Store(true)
 		return nil, err
 	}
 	s.checked = now
-	e.state, e.stale = s, false
+	e.state = s
 	return rc.withOrg(s, orgData), nil
 }
 
@@ -184,10 +192,9 @@ func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (
 // repository's own file is kept in the mirror, so this is cheap.
 func (rc *repoCache) withOrg(s *repoState, orgData []byte) *repoState {
 	owner, _, _ := strings.Cut(s.Repo, "/")
-	repoData, name := readConfig(filepath.Join(rc.mirror(s.Repo)))
 	cfg, problems := check.LoadConfig(
 		check.ConfigFile{Name: owner + "/.github: " + content.ConfigPath, Data: orgData},
-		check.ConfigFile{Name: s.Repo + ": " + name, Data: repoData},
+		check.ConfigFile{Name: s.Repo + ": " + s.ConfigName, Data: s.ConfigData},
 	)
 	for _, p := range s.Records.Problems {
 		if p.Severity == content.SeverityError && strings.HasPrefix(p.File, ".github/backstory.y") {
@@ -198,15 +205,6 @@ func (rc *repoCache) withOrg(s *repoState, orgData []byte) *repoState {
 	out := *s
 	out.Config, out.Problems = cfg, problems
 	return &out
-}
-
-func readConfig(root string) ([]byte, string) {
-	for _, name := range []string{content.ConfigPath, ".github/backstory.yaml"} {
-		if data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name))); err == nil {
-			return data, name
-		}
-	}
-	return nil, content.ConfigPath
 }
 
 func (rc *repoCache) mirror(repo string) string {
@@ -287,7 +285,15 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 		r.EditURL = rc.webURL + "/" + repo + "/edit/" + branch + "/"
 	}
 	corpus := e.loader.Load([]*content.Repo{r})
-	s := &repoState{Repo: repo, Branch: branch, TreeSHA: tree.SHA, Records: r, Corpus: corpus, Governs: corpus.GovernIndex()}
+	s := &repoState{Repo: repo, Branch: branch, TreeSHA: tree.SHA, Records: r, Corpus: corpus, Governs: corpus.GovernIndex(),
+		ConfigName: content.ConfigPath}
+	if cfgPath != "" {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(cfgPath)))
+		if err != nil {
+			return nil, fmt.Errorf("read the mirrored %s of %s: %w", cfgPath, repo, err)
+		}
+		s.ConfigData, s.ConfigName = data, cfgPath
+	}
 	if template != "" {
 		data, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(template)))
 		s.Template = string(data)
@@ -334,10 +340,16 @@ func (rc *repoCache) file(ctx context.Context, c Client, e *repoEntry, dir, repo
 // replaceFromArchive downloads the repository once and replaces the mirror
 // with the wanted files.
 func (rc *repoCache) replaceFromArchive(ctx context.Context, c Client, e *repoEntry, dir, repo, ref string, want map[string]bool, sha map[string]string) error {
+	// Downloads and old mirrors live outside repos/, where no repository's
+	// mirror can be named like them.
+	staging := filepath.Join(rc.dir, "staging")
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".download-*")
+	tmp, err := os.MkdirTemp(staging, "download-*")
 	if err != nil {
 		return err
 	}
@@ -348,8 +360,12 @@ func (rc *repoCache) replaceFromArchive(ctx context.Context, c Client, e *repoEn
 	if err != nil {
 		return fmt.Errorf("download %s at %s: %w", repo, ref, err)
 	}
-	old := dir + ".old"
-	os.RemoveAll(old)
+	old, err := os.MkdirTemp(staging, "old-*")
+	if err != nil {
+		return err
+	}
+	os.Remove(old)
+	defer os.RemoveAll(old)
 	if _, err := os.Stat(dir); err == nil {
 		if err := os.Rename(dir, old); err != nil {
 			return err
@@ -358,7 +374,6 @@ func (rc *repoCache) replaceFromArchive(ctx context.Context, c Client, e *repoEn
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	os.RemoveAll(old)
 	e.blobs = map[string]string{}
 	for p := range want {
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {

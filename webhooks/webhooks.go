@@ -256,14 +256,17 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int,
 	// MaxBytesReader also tells the server to close the connection rather
 	// than drain an oversized body.
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
-	var buf []byte
-	var err error
-	if r.ContentLength >= 0 {
-		// Known length: one allocation of the exact size.
-		buf = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(body, buf)
-	} else {
-		buf, err = io.ReadAll(body)
+	// The length is the sender's word, and nothing is verified yet: trust
+	// it for the first allocation only up to a megabyte, so unsigned
+	// requests cannot make the server reserve 25 MB each.
+	var b bytes.Buffer
+	if r.ContentLength > 0 {
+		b.Grow(int(min(r.ContentLength, 1<<20)) + bytes.MinRead)
+	}
+	_, err := b.ReadFrom(body)
+	buf := b.Bytes()
+	if err == nil && r.ContentLength >= 0 && int64(len(buf)) != r.ContentLength {
+		err = fmt.Errorf("body is %d bytes, Content-Length said %d", len(buf), r.ContentLength)
 	}
 	var maxErr *http.MaxBytesError
 	switch {

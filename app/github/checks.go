@@ -106,7 +106,7 @@ func (c *installation) CreateCheckRun(ctx context.Context, repo string, run app.
 		return 0, fmt.Errorf("%s: a check run needs a name and a head sha", what)
 	}
 	if err := validateCheckRun(run); err != nil {
-		return 0, fmt.Errorf("%s: %w", what, err)
+		return 0, &app.RejectedError{Err: fmt.Errorf("%s: %w", what, err)}
 	}
 	body, rest := c.checkRunBody(run)
 	body.Name, body.HeadSHA = run.Name, run.HeadSHA
@@ -140,7 +140,7 @@ func (c *installation) UpdateCheckRun(ctx context.Context, repo string, id int64
 		return fmt.Errorf("%s: no such id", what)
 	}
 	if err := validateCheckRun(run); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return &app.RejectedError{Err: fmt.Errorf("%s: %w", what, err)}
 	}
 	body, rest := c.checkRunBody(run)
 	body.Name = run.Name

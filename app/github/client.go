@@ -168,6 +168,7 @@ func pullRequest(pr *gh.PullRequest, repo string) app.PullRequest {
 		HeadRef:        pr.GetHead().GetRef(),
 		HeadRepository: pr.GetHead().GetRepo().GetFullName(),
 		BaseRef:        pr.GetBase().GetRef(),
+		BaseSHA:        pr.GetBase().GetSHA(),
 		DefaultBranch:  pr.GetBase().GetRepo().GetDefaultBranch(),
 		HTMLURL:        pr.GetHTMLURL(),
 	}

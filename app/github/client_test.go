@@ -48,7 +48,7 @@ func TestPullRequest(t *testing.T) {
 		Title: "Move state to Kafka", Body: "## Why\nConsumers poll too much.",
 		Author: "octocat", AuthorType: "User", Labels: []string{"architecture", "no-context-needed"},
 		HeadSHA: "6dcb09b5b57875f334f61aebed695e2e4193db5e", HeadRef: "kafka", HeadRepository: "forker/widgets",
-		BaseRef: "main", DefaultBranch: "main", HTMLURL: "https://github.com/acme/widgets/pull/42",
+		BaseRef: "main", BaseSHA: "a1b2c3", DefaultBranch: "main", HTMLURL: "https://github.com/acme/widgets/pull/42",
 	}
 	if !reflect.DeepEqual(pr, want) {
 		t.Errorf("PullRequest\n got %+v\nwant %+v", pr, want)

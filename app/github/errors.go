@@ -102,7 +102,7 @@ func (a *App) mapStatus(code int, header http.Header, message, what string) erro
 	case code >= 500:
 		return &app.TemporaryError{Err: fmt.Errorf("%s: GitHub answered %d: %s", what, code, message)}
 	default:
-		return fmt.Errorf("%s: GitHub answered %d: %s", what, code, message)
+		return &app.RejectedError{Status: code, Err: fmt.Errorf("%s: GitHub answered %d: %s", what, code, message)}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/backstory-dev/backstory/app"
 	"github.com/backstory-dev/backstory/app/github"
+	"github.com/backstory-dev/backstory/app/postgres"
 	"github.com/backstory-dev/backstory/app/store"
 	"github.com/backstory-dev/backstory/webhooks"
 )
@@ -251,6 +252,12 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 		return err
 	}
 
+	// Listen before any work starts: a port already taken must stop serve
+	// before it asks GitHub to redeliver anything.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
 	var workerRunning sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
@@ -289,10 +296,6 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	log.Info("backstory serve: listening", "addr", ln.Addr().String(), "app_id", cfg.AppID, "api", cfg.APIURL,
@@ -320,11 +323,8 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	return nil
 }
 
-// redactURL hides a password in a store URL for logs.
+// redactURL hides a password in a store URL for logs, in the user part or
+// in a password= parameter.
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
+	return postgres.Redact(s)
 }
