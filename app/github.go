@@ -55,9 +55,9 @@ type Client interface {
 	// files for which keep returns true under dir, at their paths relative
 	// to the repository root. It refuses paths that would leave dir.
 	Archive(ctx context.Context, repo, ref, dir string, keep func(path string, size int64) bool) error
-	// FindCheckRun returns the id of the newest check run named name on sha
-	// that this App created, or ErrNotFound.
-	FindCheckRun(ctx context.Context, repo, sha, name string) (int64, error)
+	// FindCheckRun returns the newest check run named name on sha that this
+	// App created, or ErrNotFound.
+	FindCheckRun(ctx context.Context, repo, sha, name string) (FoundCheckRun, error)
 	// CreateCheckRun creates a check run and returns its id. Annotations
 	// beyond 50 are sent in further requests of at most 50 each.
 	CreateCheckRun(ctx context.Context, repo string, run CheckRunWrite) (int64, error)
@@ -67,6 +67,13 @@ type Client interface {
 	// Permission returns a user's permission on repo: "admin", "maintain",
 	// "write", "triage", "read" or "none".
 	Permission(ctx context.Context, repo, user string) (string, error)
+}
+
+// FoundCheckRun is a check run found on GitHub.
+type FoundCheckRun struct {
+	ID int64
+	// Annotations is how many annotations the run carries.
+	Annotations int
 }
 
 // PullRequest is a pull request as the App sees it.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +27,25 @@ var HandledEvents = map[string]bool{
 	"push": true, "installation": true, "installation_repositories": true,
 }
 
+// EventRecheck is the event of the deliveries backstory puts in its own
+// inbox to check a pull request again (after another PR that held its
+// record number closed). It is not in HandledEvents: the webhook endpoint
+// never accepts it from outside.
+const EventRecheck = "backstory.recheck"
+
+// recheck is the payload of an EventRecheck delivery.
+type recheck struct {
+	Installation struct {
+		ID int64 `json:"id"`
+	} `json:"installation"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	PullRequest int    `json:"pull_request_number"`
+	HeadSHA     string `json:"head_sha"`
+	Reason      string `json:"reason"`
+}
+
 // Options configure an App.
 type Options struct {
 	GitHub  GitHub
@@ -44,6 +64,9 @@ type Options struct {
 	// CacheDir holds mirrors of the repositories' records; "" for a
 	// temporary folder removed by Close.
 	CacheDir string
+	// Notify, when set, is called after the App puts a delivery of its own
+	// in the inbox (Worker.Notify).
+	Notify func()
 	// CacheTTL is how long a repository's configuration and records are
 	// reused without asking GitHub whether they changed (a push to the
 	// default branch invalidates them at once). Default 10 minutes.
@@ -63,6 +86,7 @@ type App struct {
 	repos   *repoCache
 	files   *filesCache
 	tmpDir  string
+	notify  func()
 }
 
 // New makes an App.
@@ -71,7 +95,7 @@ func New(opts Options) (*App, error) {
 		return nil, errors.New("app: GitHub and Store are required")
 	}
 	a := &App{gh: opts.GitHub, store: opts.Store, log: opts.Log, metrics: opts.Metrics, now: opts.Now,
-		appID: opts.AppID, siteURL: opts.SiteURL}
+		appID: opts.AppID, siteURL: opts.SiteURL, notify: opts.Notify}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -212,6 +236,9 @@ func (p *eventPR) pullRequest(repo string) PullRequest {
 
 // Process handles one delivery (the Worker's Processor).
 func (a *App) Process(ctx context.Context, d Delivery) error {
+	if d.Event == EventRecheck {
+		return a.onRecheck(ctx, d)
+	}
 	var ev event
 	if err := json.Unmarshal(d.Payload, &ev); err != nil {
 		return Permanent(fmt.Errorf("delivery %s: payload is not JSON: %w", d.ID, err))
@@ -282,8 +309,7 @@ func (a *App) onPullRequest(ctx context.Context, log *slog.Logger, c Client, rep
 		return fmt.Errorf("read %s#%d: %w", repo, sent.Number, err)
 	}
 	if pr.State != "open" {
-		// A closed PR no longer holds the numbers of the records it adds.
-		return a.store.SetOpenPRRecords(ctx, repo, pr.Number, nil)
+		return a.closed(ctx, log, c, ev.Installation.ID, repo, pr.Number)
 	}
 	if pr.HeadSHA != sent.HeadSHA {
 		// The branch moved since: the event for the new head checks it.
@@ -293,6 +319,94 @@ func (a *App) onPullRequest(ctx context.Context, log *slog.Logger, c Client, rep
 	if pr.DefaultBranch == "" {
 		pr.DefaultBranch = ev.Repository.DefaultBranch
 	}
+	return a.evaluate(ctx, log, c, pr, evalOptions{})
+}
+
+// closed forgets the record numbers a closed PR held, and checks again the
+// open PRs that were failing for taking the same numbers.
+func (a *App) closed(ctx context.Context, log *slog.Logger, c Client, installation int64, repo string, number int) error {
+	held, err := a.store.OpenPRRecords(ctx, repo)
+	if err != nil {
+		return err
+	}
+	if err := a.store.SetOpenPRRecords(ctx, repo, number, nil); err != nil {
+		return err
+	}
+	taken := map[RecordNumber]bool{}
+	for _, r := range held[number] {
+		taken[RecordNumber{Folder: r.Folder, Number: r.Number}] = true
+	}
+	for other, list := range held {
+		if other == number {
+			continue
+		}
+		for _, r := range list {
+			if !taken[RecordNumber{Folder: r.Folder, Number: r.Number}] {
+				continue
+			}
+			pr, err := c.PullRequest(ctx, repo, other)
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("read %s#%d to check it again: %w", repo, other, err)
+			}
+			if pr.State == "open" {
+				if err := a.Recheck(ctx, installation, repo, other, pr.HeadSHA, fmt.Sprintf("#%d, which held the same record number, closed", number)); err != nil {
+					return err
+				}
+				log.Info("checking again a pull request that collided with the closed one", "other", other)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// Recheck puts a new evaluation of a pull request in the inbox, ordered
+// with the other work on its head commit like any delivery.
+func (a *App) Recheck(ctx context.Context, installation int64, repo string, number int, headSHA, reason string) error {
+	var p recheck
+	p.Installation.ID, p.Repository.FullName = installation, repo
+	p.PullRequest, p.HeadSHA, p.Reason = number, headSHA, reason
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	var id [12]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	d := Delivery{ID: "backstory-recheck-" + hex.EncodeToString(id[:]), Event: EventRecheck, InstallationID: installation,
+		Repository: repo, Key: repo + "@" + headSHA, Payload: payload, ReceivedAt: a.now()}
+	if _, err := a.store.Enqueue(ctx, d); err != nil {
+		return fmt.Errorf("enqueue a new check of %s#%d: %w", repo, number, err)
+	}
+	if a.notify != nil {
+		a.notify()
+	}
+	return nil
+}
+
+func (a *App) onRecheck(ctx context.Context, d Delivery) error {
+	var p recheck
+	if err := json.Unmarshal(d.Payload, &p); err != nil || p.Installation.ID == 0 || p.PullRequest == 0 {
+		return Permanent(fmt.Errorf("delivery %s: not a recheck: %v", d.ID, err))
+	}
+	repo := p.Repository.FullName
+	log := a.log.With("delivery", d.ID, "event", d.Event, "installation", p.Installation.ID, "repository", repo, "pr", p.PullRequest)
+	c := a.gh.Installation(p.Installation.ID)
+	pr, err := c.PullRequest(ctx, repo, p.PullRequest)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s#%d: %w", repo, p.PullRequest, err)
+	}
+	if pr.State != "open" || pr.HeadSHA != p.HeadSHA {
+		return nil // closed since, or its new head has its own event
+	}
+	log.Info("checking again", "reason", p.Reason)
 	return a.evaluate(ctx, log, c, pr, evalOptions{})
 }
 
@@ -553,57 +667,70 @@ func (a *App) onMergeGroup(ctx context.Context, log *slog.Logger, c Client, repo
 
 // writeCheckRun creates or updates the check run named run.Name on
 // run.HeadSHA, writing nothing when its content has not changed (unless
-// force). GitHub appends annotations to a run and cannot remove them, so a
-// run whose annotations must change is replaced by a new run of the same
-// name, which GitHub shows (and branch protection reads) instead of the old.
+// force).
+//
+// GitHub appends annotations to a run and cannot remove them. So a run
+// whose annotations are unknown (found on GitHub without a record: the
+// process died between creating it and recording it, or the store was
+// lost; or created with only some batches sent) has the annotations it
+// lacks appended, counted from GitHub's annotations_count (batches go in
+// order); and a run whose annotations must change (a governing decision
+// changed for the same commit) is replaced by a new run of the same name,
+// which GitHub shows, and branch protection reads, instead of the old.
 func (a *App) writeCheckRun(ctx context.Context, c Client, repo string, run CheckRunWrite, force bool) (string, error) {
 	contentHash, annotationsHash := hashRun(run)
 	stored, err := a.store.CheckRun(ctx, repo, run.HeadSHA, run.Name)
-	if errors.Is(err, ErrNotFound) || (err == nil && stored.ID == 0) {
-		id, ferr := c.FindCheckRun(ctx, repo, run.HeadSHA, run.Name)
-		switch {
-		case errors.Is(ferr, ErrNotFound):
-			return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "created")
-		case ferr != nil:
-			return "", fmt.Errorf("find the check run on %s@%s: %w", repo, short(run.HeadSHA), ferr)
-		}
-		// Created before the store knew of it (the store was lost, or the
-		// process died between creating and saving): what it says is
-		// unknown.
-		stored = CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name, ID: id, AnnotationsHash: unknownAnnotations}
-	} else if err != nil {
+	switch {
+	case errors.Is(err, ErrNotFound) || (err == nil && stored.ID == 0):
+		stored = CheckRun{Repository: repo, HeadSHA: run.HeadSHA, Name: run.Name, AnnotationsHash: unknownAnnotations}
+	case err != nil:
 		return "", err
 	}
-	annotationsChanged := stored.AnnotationsHash != annotationsHash
-	if stored.AnnotationsHash == unknownAnnotations && len(run.Annotations) == 0 {
-		annotationsChanged = false // nothing to add; whatever is there stays
+	sendFrom := 0 // the annotations to send: run.Annotations[sendFrom:]
+	if stored.AnnotationsHash == unknownAnnotations {
+		found, err := c.FindCheckRun(ctx, repo, run.HeadSHA, run.Name)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "created")
+		case err != nil:
+			return "", fmt.Errorf("find the check run on %s@%s: %w", repo, short(run.HeadSHA), err)
+		}
+		stored.ID, stored.ContentHash = found.ID, ""
+		sendFrom = min(found.Annotations, len(run.Annotations))
+	} else if stored.AnnotationsHash != annotationsHash {
+		return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "replaced")
+	} else {
+		sendFrom = len(run.Annotations)
 	}
-	if !force && stored.ContentHash == contentHash && !annotationsChanged {
+	if !force && stored.ContentHash == contentHash && sendFrom == len(run.Annotations) {
 		a.metrics.CheckRuns.WithLabelValues("unchanged").Inc()
 		return "unchanged", nil
 	}
-	if annotationsChanged {
-		return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "replaced")
-	}
-	run.Annotations = nil
+	run.Annotations = run.Annotations[sendFrom:]
 	if err := c.UpdateCheckRun(ctx, repo, stored.ID, run); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			// Deleted on GitHub's side: create it anew.
-			return a.createCheckRun(ctx, c, repo, run, contentHash, annotationsHash, "created")
+			return a.forgetCheckRun(ctx, repo, run, stored)
 		}
 		return "", fmt.Errorf("update check run %d on %s@%s: %w", stored.ID, repo, short(run.HeadSHA), err)
 	}
 	a.metrics.CheckRuns.WithLabelValues("updated").Inc()
-	stored.ContentHash, stored.UpdatedAt = contentHash, a.now().UTC()
-	if stored.AnnotationsHash == unknownAnnotations {
-		stored.AnnotationsHash = annotationsHash
-	}
+	stored.ContentHash, stored.AnnotationsHash, stored.UpdatedAt = contentHash, annotationsHash, a.now().UTC()
 	return "updated", a.store.SaveCheckRun(ctx, stored)
 }
 
-// unknownAnnotations marks a stored run whose annotations are not known to
-// be the ones wanted: found on GitHub without a record, or created with only
-// part of its annotations sent.
+// forgetCheckRun forgets a run GitHub no longer has; the next attempt
+// creates it with all its annotations.
+func (a *App) forgetCheckRun(ctx context.Context, repo string, run CheckRunWrite, stored CheckRun) (string, error) {
+	stored.ID, stored.ContentHash, stored.AnnotationsHash = 0, "", unknownAnnotations
+	if err := a.store.SaveCheckRun(ctx, stored); err != nil {
+		return "", err
+	}
+	return "", &TemporaryError{Err: fmt.Errorf("check run on %s@%s was deleted on GitHub: creating it again", repo, short(run.HeadSHA))}
+}
+
+// unknownAnnotations marks a stored run whose annotations on GitHub are not
+// known to be all of those wanted.
 const unknownAnnotations = "unknown"
 
 // createCheckRun creates the run and records it at once, even when only

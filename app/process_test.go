@@ -390,6 +390,19 @@ func TestNumberCollisionWithAnotherOpenPR(t *testing.T) {
 	if _, still := recs[first.Number]; still {
 		t.Errorf("a closed PR still holds its record numbers: %+v", recs)
 	}
+	// The second PR, failing for the first's number, is checked again.
+	queued, err := h.store.Claim(context.Background(), "test", 10, time.Now().Add(time.Hour), time.Minute)
+	if err != nil || len(queued) != 1 || queued[0].Event != app.EventRecheck || queued[0].Key != repoName+"@"+second.HeadSHA {
+		t.Fatalf("want one recheck of the second PR queued on its head, got %+v (%v)", queued, err)
+	}
+	if err := h.app.Process(context.Background(), queued[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range h.gh.CheckRuns(repoName) {
+		if r.HeadSHA == second.HeadSHA && r.Conclusion != "success" {
+			t.Errorf("after the first PR closed, the second is still %s\n%s", r.Conclusion, r.Summary)
+		}
+	}
 }
 
 func TestEventsWithoutAnInstallationAreIgnored(t *testing.T) {
@@ -515,5 +528,34 @@ func TestChangedAnnotationsReplaceTheRun(t *testing.T) {
 	latest := runs[len(runs)-1]
 	if len(latest.Annotations) != 1 || !strings.Contains(latest.Annotations[0].Message, "every payment event") {
 		t.Fatalf("the newest run should carry only the new annotation, got %+v", latest.Annotations)
+	}
+}
+
+func TestARunCreatedButNotRecordedIsFoundNotDuplicated(t *testing.T) {
+	h := newHarness(t)
+	pr := h.openPR("lost", "", map[string][]byte{"services/payments/consumer/main.go": []byte("package main // lost\n")})
+	ev := payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, "") })
+	if err := h.process("pull_request", ev); err != nil {
+		t.Fatal(err)
+	}
+	// The process died after GitHub created the run and before the store
+	// recorded it: a new App on an empty store sees the same GitHub.
+	gh, err := github.New(github.Options{AppID: h.gh.AppID, PrivateKey: h.gh.PrivateKeyPEM(), BaseURL: h.gh.URL(), HTTPClient: h.gh.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := app.New(app.Options{GitHub: gh, Store: memory.New(), AppID: h.gh.AppID, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	h.app = fresh
+	h.gh.UpdatePullRequest(repoName, pr.Number, func(p *githubtest.PullRequest) { body := goodWhy; p.Body = &body })
+	if err := h.process("pull_request", ev); err != nil {
+		t.Fatal(err)
+	}
+	run := h.onlyRun()
+	if run.Conclusion != "success" || len(run.Annotations) != 1 {
+		t.Fatalf("want the one run updated to success with its one annotation, got %s with %d annotations", run.Conclusion, len(run.Annotations))
 	}
 }

@@ -27,13 +27,13 @@ const (
 // FindCheckRun returns the id of the newest check run named name on sha
 // that this App created (checks/list-for-ref, filter=latest), or
 // app.ErrNotFound.
-func (c *installation) FindCheckRun(ctx context.Context, repo, sha, name string) (int64, error) {
+func (c *installation) FindCheckRun(ctx context.Context, repo, sha, name string) (app.FoundCheckRun, error) {
 	owner, repoName, err := splitRepo(repo)
 	if err != nil {
-		return 0, err
+		return app.FoundCheckRun{}, err
 	}
 	if sha == "" || name == "" {
-		return 0, fmt.Errorf("find check run on %s: want a head sha and a name (got %q, %q)", repo, sha, name)
+		return app.FoundCheckRun{}, fmt.Errorf("find check run on %s: want a head sha and a name (got %q, %q)", repo, sha, name)
 	}
 	ctx = withOperation(ctx, "checks/list-for-ref")
 	what := fmt.Sprintf("find check run %q on %s@%s", name, repo, sha)
@@ -43,11 +43,11 @@ func (c *installation) FindCheckRun(ctx context.Context, repo, sha, name string)
 		AppID:       gh.Int64(c.app.appID),
 		ListOptions: gh.ListOptions{PerPage: perPage, Page: 1},
 	}
-	var newest int64
+	var newest app.FoundCheckRun
 	for {
 		res, resp, err := c.api.Checks.ListCheckRunsForRef(ctx, owner, repoName, sha, opts)
 		if err != nil {
-			return 0, c.mapError(err, what)
+			return app.FoundCheckRun{}, c.mapError(err, what)
 		}
 		for _, r := range res.CheckRuns {
 			// GitHub filters by app_id already; the check keeps a run of
@@ -56,8 +56,8 @@ func (c *installation) FindCheckRun(ctx context.Context, repo, sha, name string)
 			if r.GetApp().GetID() != 0 && r.GetApp().GetID() != c.app.appID {
 				continue
 			}
-			if r.GetName() == name && r.GetID() > newest {
-				newest = r.GetID()
+			if r.GetName() == name && r.GetID() > newest.ID {
+				newest = app.FoundCheckRun{ID: r.GetID(), Annotations: r.GetOutput().GetAnnotationsCount()}
 			}
 		}
 		if resp.NextPage == 0 || len(res.CheckRuns) == 0 {
@@ -65,8 +65,8 @@ func (c *installation) FindCheckRun(ctx context.Context, repo, sha, name string)
 		}
 		opts.Page = resp.NextPage
 	}
-	if newest == 0 {
-		return 0, fmt.Errorf("%s: %w", what, app.ErrNotFound)
+	if newest.ID == 0 {
+		return app.FoundCheckRun{}, fmt.Errorf("%s: %w", what, app.ErrNotFound)
 	}
 	return newest, nil
 }

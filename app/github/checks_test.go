@@ -296,9 +296,9 @@ func TestFindCheckRun(t *testing.T) {
 		}})
 	})
 	c := s.app(t, nil).Installation(1)
-	id, err := c.FindCheckRun(context.Background(), "o/r", "abc", "backstory")
-	if err != nil || id != 30 {
-		t.Errorf("FindCheckRun = %d, %v; want 30 (the newest of ours)", id, err)
+	found, err := c.FindCheckRun(context.Background(), "o/r", "abc", "backstory")
+	if err != nil || found.ID != 30 {
+		t.Errorf("FindCheckRun = %+v, %v; want 30 (the newest of ours)", found, err)
 	}
 	_, err = c.FindCheckRun(context.Background(), "o/r", "none", "backstory")
 	if !errors.Is(err, app.ErrNotFound) {

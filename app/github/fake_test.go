@@ -89,7 +89,8 @@ func evaluate(t *testing.T, c app.Client, number int, annotations int) {
 		}
 		run.Annotations = append(run.Annotations, app.Annotation{Path: f.Path, StartLine: 1, EndLine: 1, Level: "notice", Message: "Governed by ADR-0001"})
 	}
-	id, err := c.FindCheckRun(ctx, fakeRepo, pr.HeadSHA, "backstory")
+	found, err := c.FindCheckRun(ctx, fakeRepo, pr.HeadSHA, "backstory")
+	id := found.ID
 	switch {
 	case errors.Is(err, app.ErrNotFound):
 		if _, err := c.CreateCheckRun(ctx, fakeRepo, run); err != nil {
@@ -279,8 +280,8 @@ func TestFakeFindCheckRunIgnoresOtherApps(t *testing.T) {
 		t.Errorf("another App's run: %v, want ErrNotFound", err)
 	}
 	own := s.AddCheckRun(fakeRepo, githubtest.CheckRun{Name: "backstory", HeadSHA: pr.HeadSHA, Status: "in_progress"})
-	if id, err := c.FindCheckRun(context.Background(), fakeRepo, pr.HeadSHA, "backstory"); err != nil || id != own {
-		t.Errorf("FindCheckRun = %d, %v; want %d", id, err, own)
+	if found, err := c.FindCheckRun(context.Background(), fakeRepo, pr.HeadSHA, "backstory"); err != nil || found.ID != own {
+		t.Errorf("FindCheckRun = %+v, %v; want %d", found, err, own)
 	}
 }
 

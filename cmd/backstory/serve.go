@@ -237,14 +237,16 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	if err != nil {
 		return fmt.Errorf("github: %w", err)
 	}
+	var worker *app.Worker
 	a, err := app.New(app.Options{GitHub: gh, Store: st, Log: log, Metrics: metrics, AppID: cfg.AppID,
-		WebURL: cfg.WebURL, SiteURL: cfg.SiteURL, CacheDir: cfg.CacheDir, CacheTTL: cfg.CacheTTL})
+		WebURL: cfg.WebURL, SiteURL: cfg.SiteURL, CacheDir: cfg.CacheDir, CacheTTL: cfg.CacheTTL,
+		Notify: func() { worker.Notify() }})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 
-	worker := &app.Worker{Inbox: st, Processor: a, Name: app.NewWorkerName(), Concurrency: cfg.Workers,
+	worker = &app.Worker{Inbox: st, Processor: a, Name: app.NewWorkerName(), Concurrency: cfg.Workers,
 		Lease: cfg.Lease, Metrics: metrics, Log: log}
 	hook, err := webhooks.New(webhooks.Config{Secret: cfg.WebhookSecret, Inbox: st, Events: app.HandledEvents,
 		Metrics: metrics, Log: log, Notify: worker.Notify})
