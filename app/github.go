@@ -38,6 +38,9 @@ type HookDelivery struct {
 // *RejectedError for what GitHub refused and will refuse again (422, 403
 // without a rate limit), and another error otherwise.
 type Client interface {
+	// Repository fetches a repository's name, default branch and
+	// visibility.
+	Repository(ctx context.Context, repo string) (Repository, error)
 	// PullRequest fetches one pull request.
 	PullRequest(ctx context.Context, repo string, number int) (PullRequest, error)
 	// PullRequestFiles lists every file a pull request changes (all pages;
@@ -67,6 +70,13 @@ type Client interface {
 	// Permission returns a user's permission on repo: "admin", "maintain",
 	// "write", "triage", "read" or "none".
 	Permission(ctx context.Context, repo, user string) (string, error)
+}
+
+// Repository is a repository as the App sees it.
+type Repository struct {
+	FullName      string
+	DefaultBranch string
+	Private       bool
 }
 
 // FoundCheckRun is a check run found on GitHub.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -621,6 +622,14 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 		return err
 	}
 	v := check.Evaluate(in)
+	if len(v.Unchecked) > 0 {
+		// References into other repositories: read those the installation
+		// can see, and check again with their records.
+		if corpus := a.withReferencedRepos(ctx, log, c, state, v.Unchecked); corpus != nil {
+			in.Corpus = corpus
+			v = check.Evaluate(in)
+		}
+	}
 	run := CheckRunWrite{
 		Name: in.Config.Name, HeadSHA: pr.HeadSHA, Status: "completed", Conclusion: string(v.Conclusion),
 		DetailsURL: a.siteURL, ExternalID: fmt.Sprintf("%s#%d", repo, pr.Number),
@@ -642,6 +651,47 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 	}
 	log.Info("pull request checked", "sha", pr.HeadSHA, "conclusion", v.Conclusion, "check_run", result)
 	return nil
+}
+
+// maxReferencedRepos bounds how many other repositories one check reads
+// to verify references into them.
+const maxReferencedRepos = 5
+
+// crossRepoRef finds the repository a reference names: owner/repo#ADR-12,
+// owner/repo:ADR-0012, or a GitHub link to a file in it.
+var crossRepoRef = regexp.MustCompile(`(?:github\.[a-z.]+/|^|[^A-Za-z0-9._/-])([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+?)(?:[#:]|/blob/|/tree/)`)
+
+// withReferencedRepos returns a corpus of the repository's records and
+// those of the other repositories refs point into (as far as the
+// installation can read them), or nil when none could be read.
+func (a *App) withReferencedRepos(ctx context.Context, log *slog.Logger, c Client, state *repoState, refs []string) *content.Corpus {
+	seen := map[string]bool{strings.ToLower(state.Repo): true}
+	repos := []*content.Repo{state.Records}
+	records := append([]*content.Record(nil), state.Corpus.Records...)
+	for _, ref := range refs {
+		m := crossRepoRef.FindStringSubmatch(ref)
+		if m == nil || seen[strings.ToLower(m[1])] || len(seen) > maxReferencedRepos {
+			continue
+		}
+		name := m[1]
+		seen[strings.ToLower(name)] = true
+		info, err := c.Repository(ctx, name)
+		if err != nil {
+			log.Info("a referenced repository cannot be read: its references stay unchecked", "referenced", name, "err", err)
+			continue
+		}
+		other, err := a.repos.State(ctx, c, info.FullName, info.DefaultBranch)
+		if err != nil {
+			log.Info("a referenced repository's records cannot be read: its references stay unchecked", "referenced", name, "err", err)
+			continue
+		}
+		repos = append(repos, other.Records)
+		records = append(records, other.Corpus.Records...)
+	}
+	if len(repos) == 1 {
+		return nil
+	}
+	return content.NewCorpus(repos, records)
 }
 
 // onMergeGroup passes the merge queue: every pull request in it was checked

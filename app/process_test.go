@@ -559,3 +559,28 @@ func TestARunCreatedButNotRecordedIsFoundNotDuplicated(t *testing.T) {
 		t.Fatalf("want the one run updated to success with its one annotation, got %s with %d annotations", run.Conclusion, len(run.Annotations))
 	}
 }
+
+func TestReferencesIntoOtherRepositoriesAreChecked(t *testing.T) {
+	h := newHarness(t)
+	h.gh.AddRepo("octo-org/platform", githubtest.RepoOptions{})
+	h.gh.AddInstallation(installation, "octo-org", repoName, "octo-org/.github", "octo-org/platform")
+	h.gh.Commit("octo-org/platform", "main", map[string][]byte{
+		"docs/adr/0007-shared-vpc.md": []byte("# 7. Share one VPC\n\nDate: 2024-01-01\n\n## Status\n\nAccepted\n\n## Context\n\nCost.\n"),
+	})
+	body := "## Why\n\nPayments move into the shared network so that the platform team can patch it once for everyone.\n\nDecision: octo-org/platform#ADR-7\n"
+	pr := h.openPR("vpc", body, map[string][]byte{"services/payments/consumer/main.go": []byte("package main // vpc\n")})
+	if err := h.process("pull_request", payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, body) })); err != nil {
+		t.Fatal(err)
+	}
+	if run := h.onlyRun(); run.Conclusion != "success" {
+		t.Fatalf("a decision linked in another repository: %s, want success\n%s", run.Conclusion, run.Summary)
+	}
+	bad := strings.Replace(body, "ADR-7", "ADR-70", 1)
+	h.gh.UpdatePullRequest(repoName, pr.Number, func(p *githubtest.PullRequest) { p.Body = &bad })
+	if err := h.process("pull_request", payload(t, "pull_request", "opened.payload.json", func(m map[string]any) { setPR(m, pr, bad) })); err != nil {
+		t.Fatal(err)
+	}
+	if run := h.onlyRun(); run.Conclusion != "failure" || !strings.Contains(run.Summary, "ADR-70") {
+		t.Fatalf("a reference to a record missing from another repository: %s, want failure naming it\n%s", run.Conclusion, run.Summary)
+	}
+}

@@ -138,6 +138,21 @@ func escapeRef(ref string) string {
 	return strings.Join(parts, "/")
 }
 
+// Repository fetches a repository's name, default branch and visibility
+// (repos/get).
+func (c *installation) Repository(ctx context.Context, repo string) (app.Repository, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return app.Repository{}, err
+	}
+	ctx = withOperation(ctx, "repos/get")
+	r, _, err := c.api.Repositories.Get(ctx, owner, name)
+	if err != nil {
+		return app.Repository{}, c.mapError(err, "get repository "+repo)
+	}
+	return app.Repository{FullName: r.GetFullName(), DefaultBranch: r.GetDefaultBranch(), Private: r.GetPrivate()}, nil
+}
+
 // PullRequest fetches one pull request (pulls/get).
 func (c *installation) PullRequest(ctx context.Context, repo string, number int) (app.PullRequest, error) {
 	owner, name, err := splitRepo(repo)
