@@ -4,79 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/backstory-dev/backstory/app"
+	"github.com/backstory-dev/backstory/app/postgres/pgtest"
 	"github.com/backstory-dev/backstory/app/storetest"
 	"github.com/jackc/pgx/v5"
 )
 
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// serverURL and newSchema are pgtest's, for the tests of this package.
+func serverURL(t testing.TB) string { return pgtest.ServerURL(t) }
 
-// serverURL is the test server: BACKSTORY_TEST_POSTGRES, or the local one.
-// Tests fail, not skip, when it is down, so that a broken setup is not
-// mistaken for a pass; BACKSTORY_TEST_POSTGRES=skip skips them on purpose.
-func serverURL(t testing.TB) string {
-	u := os.Getenv("BACKSTORY_TEST_POSTGRES")
-	if u == "skip" {
-		t.Skip("BACKSTORY_TEST_POSTGRES=skip")
-	}
-	if u == "" {
-		u = defaultTestURL
-	}
-	return u
-}
-
-// newSchema creates an empty schema for one test, dropped when it ends, and
-// returns a URL whose search_path selects it: tests run in parallel and
-// leave nothing behind.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	base := serverURL(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("the PostgreSQL server for tests does not answer at %s: %v\n"+
-			"Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
-			"or set BACKSTORY_TEST_POSTGRES to another server's URL, or to skip to skip these tests.", Redact(base), err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("bs_test_%016x", rand.Uint64())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		t.Fatalf("create schema %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return withSearchPath(t, base, name)
-}
-
-func withSearchPath(t testing.TB, base, schema string) string {
-	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
-		return base + " search_path=" + schema
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("BACKSTORY_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func newSchema(t testing.TB) string { return pgtest.Schema(t) }
 
 func openURL(t testing.TB, u string) *Store {
 	t.Helper()
@@ -205,7 +146,7 @@ func TestMigrationFailureLeavesNothing(t *testing.T) {
 }
 
 func TestSearchPathWithoutSchema(t *testing.T) {
-	u := withSearchPath(t, serverURL(t), "bs_test_does_not_exist")
+	u := pgtest.WithSearchPath(t, serverURL(t), "bs_test_does_not_exist")
 	s, err := Open(context.Background(), u)
 	if err == nil {
 		s.Close()

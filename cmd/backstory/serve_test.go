@@ -20,12 +20,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/backstory-dev/backstory/app/github/githubtest"
+	"github.com/backstory-dev/backstory/app/postgres/pgtest"
 )
 
 // TestMain lets a test run `backstory` as a child process of the test
@@ -188,11 +188,10 @@ func (e *e2e) runsOn(shas []string, within time.Duration) map[string][]githubtes
 func TestServeChecksAPullRequestOnce(t *testing.T) {
 	e := newE2E(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
-	var mu sync.Mutex
+	var out syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", e.config}, strings.NewReader(""), io.Discard, lockedWriter{&mu, &out})
+		done <- run(ctx, []string{"serve", "--config", e.config}, strings.NewReader(""), io.Discard, &out)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -220,7 +219,6 @@ func TestServeChecksAPullRequestOnce(t *testing.T) {
 	}
 	runs := e.runsOn([]string{sha}, 30*time.Second)[sha]
 	if len(runs) != 1 || runs[0].Conclusion != "failure" || runs[0].Name != "backstory" {
-		mu.Lock()
 		t.Fatalf("want one failing backstory check run on %s, got %+v\nlogs:\n%s", sha, runs, out.String())
 	}
 	// A redelivery under a new id (GitHub's "Redeliver" keeps the id; a
@@ -247,9 +245,7 @@ func TestServeChecksAPullRequestOnce(t *testing.T) {
 	if got := get(t, "http://"+e.addr+"/healthz"); got != "ok\n" {
 		t.Errorf("/healthz: %q", got)
 	}
-	mu.Lock()
 	logs := out.String()
-	mu.Unlock()
 	if !strings.Contains(logs, `"delivery":"delivery-1"`) || !strings.Contains(logs, `"repository":"octo-org/hello"`) || !strings.Contains(logs, `"pr":`+fmt.Sprint(n)) {
 		t.Errorf("logs should carry the delivery, repository and PR:\n%s", logs)
 	}
@@ -266,16 +262,6 @@ func get(t *testing.T, url string) string {
 	return string(b)
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
 
 // slowGitHub puts a proxy that delays every request in front of the fake
 // GitHub and points the config at it.
@@ -301,15 +287,16 @@ func (e *e2e) slowGitHub(delay time.Duration) {
 // child runs `backstory serve` in a separate process.
 type child struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *syncBuffer
 }
+
 
 func (e *e2e) start(extra ...string) *child {
 	e.t.Helper()
 	args, _ := json.Marshal(append([]string{"serve", "--config", e.config}, extra...))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "BACKSTORY_TEST_CHILD=1", "BACKSTORY_TEST_ARGS="+string(args))
-	out := &bytes.Buffer{}
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -435,5 +422,58 @@ func TestServeRetriesGitHubFailures(t *testing.T) {
 	}
 	if gap := creates[2].Sub(creates[1]); gap < 2*time.Second {
 		t.Errorf("retried %v after a secondary rate limit asking for 2 s", gap)
+	}
+}
+
+func TestServeReplicasOnOnePostgreSQLCheckEachPullRequestOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two backstory serve processes")
+	}
+	e := newE2E(t)
+	e.slowGitHub(20 * time.Millisecond) // so that both replicas are busy at once
+	dsn := pgtest.Schema(t)
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte("url: "+e.store), []byte(fmt.Sprintf("url: %q", dsn)), 1)
+	os.WriteFile(e.config, cfg, 0o600)
+
+	first := e.addr
+	a := e.start()
+	e.addr = freeAddr(t)
+	b := e.start("--listen", e.addr)
+	replicas := []string{first, e.addr}
+
+	var shas []string
+	for i := range 12 {
+		n, sha := e.openPR(fmt.Sprintf("replica-%d", i))
+		body := e.opened(n, sha)
+		// Each delivery reaches one replica, its duplicate the other, as a
+		// load balancer and a redelivery might.
+		for j := range 2 {
+			e.addr = replicas[(i+j)%2]
+			if got := e.post("pull_request", fmt.Sprintf("replica-delivery-%d", i), body, e2eSecret); got != http.StatusAccepted {
+				t.Fatalf("delivery %d to replica %d: %d", i, (i+j)%2, got)
+			}
+		}
+		shas = append(shas, sha)
+	}
+	by := e.runsOn(shas, 60*time.Second)
+	for _, sha := range shas {
+		if len(by[sha]) != 1 {
+			t.Errorf("commit %s has %d check runs, want exactly 1", sha[:7], len(by[sha]))
+		}
+	}
+	if creates := e.gh.CountCalls("checks/create"); creates != len(shas) {
+		t.Errorf("%d check runs created for %d pull requests", creates, len(shas))
+	}
+	for name, r := range map[string]*child{"A": a, "B": b} {
+		if !strings.Contains(r.out.String(), "pull request checked") {
+			t.Errorf("replica %s checked nothing: the test did not exercise two replicas", name)
+		}
+	}
+	if t.Failed() {
+		t.Logf("replica A:\n%s\nreplica B:\n%s", a.out.String(), b.out.String())
 	}
 }
