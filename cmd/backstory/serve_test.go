@@ -262,7 +262,6 @@ func get(t *testing.T, url string) string {
 	return string(b)
 }
 
-
 // slowGitHub puts a proxy that delays every request in front of the fake
 // GitHub and points the config at it.
 func (e *e2e) slowGitHub(delay time.Duration) {
@@ -289,7 +288,6 @@ type child struct {
 	cmd *exec.Cmd
 	out *syncBuffer
 }
-
 
 func (e *e2e) start(extra ...string) *child {
 	e.t.Helper()
