@@ -83,6 +83,10 @@ type Inbox interface {
 	// Retry puts a delivery claimed by worker back as pending, due at at,
 	// with Attempts incremented and reason kept as LastError.
 	Retry(ctx context.Context, id, worker string, at time.Time, reason string) error
+	// Release puts a delivery claimed by worker back as pending, due at at,
+	// without counting an attempt and keeping LastError: the work was
+	// interrupted (shutdown), not failed.
+	Release(ctx context.Context, id, worker string, at time.Time) error
 	// Bury gives up on a delivery claimed by worker: it becomes dead, with
 	// Attempts incremented and reason kept, and is never claimed again.
 	Bury(ctx context.Context, id, worker string, now time.Time, reason string) error

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 )
@@ -237,21 +238,37 @@ func (w *Worker) Run(ctx context.Context) error {
 	)
 	defer timer.Stop()
 	c.log.Info("worker started", "concurrency", c.concurrency, "lease", c.lease)
+	var claims uint64
 	for {
 		claimFailed := false
 		if free := c.concurrency - inFlight; free > 0 && ctx.Err() == nil {
-			ds, err := w.Inbox.Claim(ctx, c.name, free, c.now(), c.lease)
+			// Each claim has its own holder name, so that an attempt that
+			// outlived its lease can never finish a later claim of the same
+			// delivery by this worker.
+			claims++
+			holder := fmt.Sprintf("%s/%d", c.name, claims)
+			// The attempt's deadline counts from before the claim: the
+			// stored lease does too, so the attempt always ends first.
+			deadline := time.Now().Add(c.lease - leaseMargin(c.lease))
+			// A claim is not cancelled midway (it might commit anyway and
+			// leave deliveries claimed until their lease expires); what it
+			// took after shutdown began goes straight back.
+			claimCtx, cancelClaim := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			ds, err := w.Inbox.Claim(claimCtx, holder, free, c.now(), c.lease)
+			cancelClaim()
 			switch {
 			case err != nil && ctx.Err() == nil:
 				c.log.Error("claiming deliveries failed; trying again after the poll interval", "err", err, "poll", c.poll)
 				claimFailed = true
+			case err == nil && ctx.Err() != nil:
+				w.putBack(c, holder, ds)
 			case err == nil:
 				for _, d := range ds {
 					inFlight++
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						w.attempt(ctx, c, d)
+						w.attempt(ctx, c, holder, deadline, d)
 						finished <- struct{}{}
 					}()
 				}
@@ -290,15 +307,33 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// leaseMargin is how long before its lease ends an attempt is stopped, so
+// that clocks that disagree a little (replicas, the database) cannot let two
+// workers process one delivery.
+func leaseMargin(lease time.Duration) time.Duration {
+	return min(lease/10, 5*time.Second)
+}
+
+// putBack releases deliveries claimed as the worker shut down.
+func (w *Worker) putBack(c workerConfig, holder string, ds []Delivery) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	for _, d := range ds {
+		if err := w.Inbox.Release(ctx, d.ID, holder, c.now()); err != nil {
+			c.log.Warn("a delivery claimed during shutdown could not be put back; it is due again when its lease expires", "delivery", d.ID, "err", err)
+		}
+	}
+}
+
 // attempt processes one claimed delivery and records the outcome.
-func (w *Worker) attempt(runCtx context.Context, c workerConfig, d Delivery) {
+func (w *Worker) attempt(runCtx context.Context, c workerConfig, holder string, deadline time.Time, d Delivery) {
 	log := c.log.With(
 		"delivery", d.ID, "event", d.Event, "action", d.Action,
 		"installation", d.InstallationID, "repository", d.Repository, "attempt", d.Attempts+1,
 	)
 	// The lease bounds the attempt: past it, another worker may hold the
 	// delivery, and two workers must never process it at once.
-	ctx, cancel := context.WithTimeout(runCtx, c.lease)
+	ctx, cancel := context.WithDeadline(runCtx, deadline)
 	start := time.Now()
 	err := w.process(ctx, d, log)
 	cancel()
@@ -315,18 +350,19 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, d Delivery) {
 	switch {
 	case err == nil:
 		outcome = "done"
-		storeErr = w.Inbox.Complete(storeCtx, d.ID, c.name, now)
+		storeErr = w.Inbox.Complete(storeCtx, d.ID, holder, now)
 		log.Info("delivery processed", "took", elapsed)
 
 	case runCtx.Err() != nil && !IsPermanent(err) && !hasRetryTime(err):
-		// Shutting down cancelled it: put it back, due at once.
+		// Shutting down cancelled it: put it back, due at once, without
+		// counting an attempt.
 		outcome = "retry"
-		storeErr = w.Inbox.Retry(storeCtx, d.ID, c.name, now, "shutdown")
+		storeErr = w.Inbox.Release(storeCtx, d.ID, holder, now)
 		log.Info("delivery put back for after the restart", "err", err)
 
 	case IsPermanent(err):
 		outcome = "dead"
-		storeErr = w.Inbox.Bury(storeCtx, d.ID, c.name, now, err.Error())
+		storeErr = w.Inbox.Bury(storeCtx, d.ID, holder, now, err.Error())
 		log.Error("delivery failed for good", "err", err)
 
 	default:
@@ -334,15 +370,19 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, d Delivery) {
 		switch {
 		case temporary && !d.ReceivedAt.IsZero() && now.Sub(d.ReceivedAt) > c.maxAge:
 			outcome = "dead"
-			storeErr = w.Inbox.Bury(storeCtx, d.ID, c.name, now, fmt.Sprintf("still failing after %s: %v", c.maxAge, err))
+			storeErr = w.Inbox.Bury(storeCtx, d.ID, holder, now, fmt.Sprintf("still failing after %s: %v", c.maxAge, err))
 			log.Error("delivery failed for too long; giving up", "err", err, "received", d.ReceivedAt)
-		case !temporary && d.Attempts+1 >= c.maxAttempts:
+		case !temporary && d.Attempts+1 >= c.maxAttempts && !strings.HasPrefix(d.LastError, temporaryPrefix):
+			// Attempts also counts temporary failures (they grow the
+			// backoff); after a long outage one ordinary error must not
+			// bury a delivery at once, so the failure before this one
+			// must have been ordinary too.
 			outcome = "dead"
-			storeErr = w.Inbox.Bury(storeCtx, d.ID, c.name, now, fmt.Sprintf("failed %d times: %v", d.Attempts+1, err))
+			storeErr = w.Inbox.Bury(storeCtx, d.ID, holder, now, fmt.Sprintf("failed %d times: %v", d.Attempts+1, err))
 			log.Error("delivery failed too often; giving up", "err", err, "attempts", d.Attempts+1)
 		default:
 			outcome = "retry"
-			storeErr = w.Inbox.Retry(storeCtx, d.ID, c.name, at, err.Error())
+			storeErr = w.Inbox.Retry(storeCtx, d.ID, holder, at, err.Error())
 			log.Warn("delivery failed; will retry", "err", err, "retry_at", at, "temporary", temporary)
 		}
 	}
@@ -358,6 +398,10 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, d Delivery) {
 		log.Error("recording the outcome failed; the delivery will be retried when its lease expires", "outcome", outcome, "err", storeErr)
 	}
 }
+
+// temporaryPrefix starts the text of every *TemporaryError, and so the
+// LastError of a delivery whose last failure was temporary.
+const temporaryPrefix = "temporary"
 
 // hasRetryTime reports whether err carries a retry time from GitHub, which
 // is worth keeping even when shutting down.
@@ -377,8 +421,10 @@ func (w *Worker) retryTime(c workerConfig, d Delivery, err error, now time.Time,
 	case at.Sub(now) > MaxRetryAfter:
 		log.Warn("retry time too far ahead; capping it", "retry_at", at, "cap", MaxRetryAfter)
 		return now.Add(MaxRetryAfter), temporary
-	case at.Before(now):
-		return now, temporary
+	case at.Before(now.Add(c.backoff(0))):
+		// A reset already past (clocks disagree) or due at once: wait at
+		// least the first backoff, so a rate limit is not hammered.
+		return now.Add(c.backoff(0)), temporary
 	default:
 		return at, temporary
 	}

@@ -206,7 +206,9 @@ func TestWorkerTemporaryErrorRetryTime(t *testing.T) {
 	}{
 		{name: "beyond the backoff is honoured", after: 45 * time.Minute, want: 45 * time.Minute},
 		{name: "absurd is capped", after: 5 * time.Hour, want: app.MaxRetryAfter, capped: true},
-		{name: "in the past is now", after: -time.Minute, want: 0},
+		// A reset already past (the clocks disagree) waits the first
+		// backoff, 5 s less up to a quarter, so a limit is not hammered.
+		{name: "in the past waits the first backoff", after: -time.Minute, want: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,7 +230,12 @@ func TestWorkerTemporaryErrorRetryTime(t *testing.T) {
 				d = f.delivery(t, "d")
 				return d.Attempts == 1
 			})
-			if got := d.NextAttempt.Sub(f.clock.Now()); got != tt.want {
+			got := d.NextAttempt.Sub(f.clock.Now())
+			if tt.want == -1 {
+				if got < 3750*time.Millisecond || got > 5*time.Second {
+					t.Errorf("retry in %v, want the first backoff (3.75 to 5 s)", got)
+				}
+			} else if got != tt.want {
 				t.Errorf("retry in %v, want %v", got, tt.want)
 			}
 			if !strings.Contains(d.LastError, "rate limited") {
@@ -583,9 +590,9 @@ func TestWorkerShutdownPutsInFlightBack(t *testing.T) {
 	stop()
 	for _, id := range []string{"a", "b"} {
 		d := f.delivery(t, id)
-		if d.State != app.StatePending || d.LastError != "shutdown" || !d.NextAttempt.Equal(f.clock.Now()) {
-			t.Errorf("%s after shutdown: state %s, last error %q, next attempt %v (now %v)",
-				id, d.State, d.LastError, d.NextAttempt, f.clock.Now())
+		if d.State != app.StatePending || d.Attempts != 0 || !d.NextAttempt.Equal(f.clock.Now()) {
+			t.Errorf("%s after shutdown: state %s, attempts %d, next attempt %v (now %v); want pending, not counted, due now",
+				id, d.State, d.Attempts, d.NextAttempt, f.clock.Now())
 		}
 	}
 
@@ -595,8 +602,8 @@ func TestWorkerShutdownPutsInFlightBack(t *testing.T) {
 	g.worker.Inbox, g.worker.Now = f.store, f.clock.Now
 	g.start(t)
 	g.worker.Notify()
-	f.waitState(t, "a", app.StateDone, 1)
-	f.waitState(t, "b", app.StateDone, 1)
+	f.waitState(t, "a", app.StateDone, 0)
+	f.waitState(t, "b", app.StateDone, 0)
 }
 
 func TestWorkerShutdownCompletesFinishedWork(t *testing.T) {
@@ -672,4 +679,37 @@ func TestNewWorkerName(t *testing.T) {
 	if a == b || strings.Count(a, "-") < 2 {
 		t.Errorf("names %q and %q: want host-pid-random, distinct", a, b)
 	}
+}
+
+func TestWorkerLateAttemptCannotFinishItsOwnNewerClaim(t *testing.T) {
+	var calls atomic.Int32
+	release := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	started := make(chan int, 2)
+	f := newFixture(func(ctx context.Context, d app.Delivery) error {
+		n := int(calls.Add(1)) - 1
+		started <- n
+		<-release[n] // ignores its context, as a stuck call might
+		if n == 0 {
+			return errors.New("the first attempt failed, too late")
+		}
+		return nil
+	})
+	f.worker.Lease = time.Minute
+	f.enqueue(t, "x", "k", f.clock.Now())
+	f.start(t)
+	f.worker.Notify()
+	<-started
+	// The first attempt outlives its lease: the same worker claims x again.
+	f.clock.Set(f.clock.Now().Add(2 * time.Minute))
+	f.worker.Notify()
+	<-started
+	close(release[0])
+	eventually(t, "the late attempt's outcome to be refused", func() bool {
+		return strings.Contains(f.logs.String(), "lease lost")
+	})
+	if d := f.delivery(t, "x"); d.State != app.StateClaimed || d.Attempts != 0 {
+		t.Fatalf("while the second attempt runs, x is %s with %d attempts: the late first attempt finished the second's claim", d.State, d.Attempts)
+	}
+	close(release[1])
+	f.waitState(t, "x", app.StateDone, 0)
 }

@@ -243,6 +243,10 @@ type Input struct {
 	// SiteURL is the published site's base URL, for links to record
 	// pages; "" links to the record files on GitHub.
 	SiteURL string
+	// Local says the verdict is printed by `backstory check` rather than
+	// posted as a check run: there is no "Not needed" button to press, so
+	// the way out it names is a skip label only. The App leaves it false.
+	Local bool
 }
 
 // Conclusion is the check run's conclusion.

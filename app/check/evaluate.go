@@ -41,6 +41,16 @@ type evaluation struct {
 	configErrors int
 	// skipKind is why the check was skipped: label, author, bot or draft.
 	skipKind string
+	// matched are the rules that matched, in Verdict.Rules's order, with
+	// the files their paths matched.
+	matched []ruleMatch
+}
+
+// ruleMatch is a rule that matched and, when it has paths, the positions
+// in evaluation.counted of the files they matched.
+type ruleMatch struct {
+	rule  Rule
+	files []int32
 }
 
 func newEvaluation(in Input) *evaluation {
@@ -185,7 +195,7 @@ func (e *evaluation) need() {
 		lines += f.Additions + f.Deletions
 	}
 	for i, r := range e.cfg.Rules {
-		because, ok := e.ruleMatches(r, lines)
+		because, files, ok := e.ruleMatches(r, lines)
 		if !ok {
 			continue
 		}
@@ -194,6 +204,7 @@ func (e *evaluation) need() {
 			name = fmt.Sprintf("rule %d", i+1)
 		}
 		e.v.Rules = append(e.v.Rules, MatchedRule{Name: name, Need: r.Need, Source: r.Source, Because: because})
+		e.matched = append(e.matched, ruleMatch{rule: r, files: files})
 	}
 	if len(e.v.Rules) == 0 {
 		e.v.Need = e.cfg.Default
@@ -204,9 +215,11 @@ func (e *evaluation) need() {
 	}
 }
 
-// ruleMatches checks a rule's conditions and says what matched.
-func (e *evaluation) ruleMatches(r Rule, lines int) ([]string, bool) {
+// ruleMatches checks a rule's conditions and says what matched, and which
+// files its paths matched.
+func (e *evaluation) ruleMatches(r Rule, lines int) ([]string, []int32, bool) {
 	var because []string
+	var files []int32
 	if len(r.Paths) > 0 {
 		globs := compileGlobs(r.Paths)
 		matched, first, firstGlob := 0, "", ""
@@ -217,12 +230,13 @@ func (e *evaluation) ruleMatches(r Rule, lines int) ([]string, bool) {
 						first, firstGlob = e.counted[i].Path, g.String()
 					}
 					matched++
+					files = append(files, int32(i))
 					break
 				}
 			}
 		}
 		if matched == 0 {
-			return nil, false
+			return nil, nil, false
 		}
 		if matched == 1 {
 			because = append(because, fmt.Sprintf("changes %s (paths: %s)", first, firstGlob))
@@ -232,13 +246,13 @@ func (e *evaluation) ruleMatches(r Rule, lines int) ([]string, bool) {
 	}
 	if r.MinLines > 0 {
 		if len(e.files) == 0 || lines < r.MinLines {
-			return nil, false
+			return nil, nil, false
 		}
 		because = append(because, fmt.Sprintf("changes %d lines (min_lines: %d)", lines, r.MinLines))
 	}
 	if r.MinFiles > 0 {
 		if len(e.files) == 0 || len(e.counted) < r.MinFiles {
-			return nil, false
+			return nil, nil, false
 		}
 		because = append(because, fmt.Sprintf("changes %d files (min_files: %d)", len(e.counted), r.MinFiles))
 	}
@@ -252,7 +266,7 @@ func (e *evaluation) ruleMatches(r Rule, lines int) ([]string, bool) {
 			}
 		}
 		if label == "" {
-			return nil, false
+			return nil, nil, false
 		}
 		because = append(because, "has the label "+label)
 	}
@@ -264,14 +278,14 @@ func (e *evaluation) ruleMatches(r Rule, lines int) ([]string, bool) {
 			}
 		}
 		if glob == "" {
-			return nil, false
+			return nil, nil, false
 		}
 		because = append(because, fmt.Sprintf("is by @%s (authors: %s)", e.in.PR.Author, glob))
 	}
 	if because == nil {
 		because = []string{"applies to every pull request"}
 	}
-	return because, true
+	return because, files, true
 }
 
 // fileSegs is a changed file's path and previous path, split.

@@ -86,11 +86,26 @@ var (
 	fenceLine     = regexp.MustCompile("^ {0,3}(`{3,}|~{3,})")
 	fenceClose    = regexp.MustCompile("^ {0,3}(`{3,}|~{3,})[ \t]*$")
 	notParagraph  = regexp.MustCompile(`^ {0,3}(?:[-*+>|]|\d{1,9}[.)](?:\s|$))`)
-	placeholder   = regexp.MustCompile(`<[^\s<>][^<>\n]*>`)
 	linkTarget    = regexp.MustCompile(`\]\([^()\s]*\)`)
 	noResponse    = regexp.MustCompile(`(?i)_no response_`)
 	todoLine      = regexp.MustCompile(`(?i)^(?:todo|tbd|fixme)\b`)
 	notWordTokens = map[string]bool{"todo": true, "tbd": true, "fixme": true, "xxx": true}
+)
+
+// What is in a line of the body but is not the author's words.
+var (
+	// placeholder is a template's <Describe the change> when it is the
+	// whole line or the whole list item (lineKey's text): inside a
+	// sentence, <…> is more often a type such as Vec<u8> than a blank to
+	// fill in.
+	placeholder = regexp.MustCompile(`^<[^\s<>][^<>\n]*>$`)
+	// htmlTag is a tag of the HTML GitHub renders in a description: not
+	// words, though the text between tags is.
+	htmlTag = regexp.MustCompile(`(?i)</?(?:a|abbr|b|bdi|bdo|blockquote|br|caption|cite|code|dd|del|details|dfn|div|dl|dt|em|figcaption|figure|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|picture|pre|q|rp|rt|ruby|s|samp|small|source|span|strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|thead|time|tr|tt|u|ul|var|wbr)(?:\s[^<>]*)?/?>`)
+	// snippetPrompts are the prompts of the snippet the check suggests
+	// (see missingIntent): pasted and left as they are, they are not the
+	// author's words, whatever is written around them.
+	snippetPrompts = regexp.MustCompile(`(?i)write here,? replacing this line\.?|what problem does this change solve,? for whom,? and why now\??`)
 )
 
 // parseHeadings finds the headings of a body split into lines, outside
@@ -206,7 +221,11 @@ func (e *evaluation) lineWords(line string) int {
 	if todoLine.MatchString(key) {
 		return 0
 	}
-	s := placeholder.ReplaceAllString(line, " ")
+	if placeholder.MatchString(key) {
+		return 0
+	}
+	s := htmlTag.ReplaceAllString(line, " ")
+	s = snippetPrompts.ReplaceAllString(s, " ")
 	s = linkTarget.ReplaceAllString(s, "]")
 	s = noResponse.ReplaceAllString(s, " ")
 	return countWords(s)

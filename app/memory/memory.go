@@ -225,6 +225,23 @@ func (s *Store) Retry(ctx context.Context, id, worker string, at time.Time, reas
 	return nil
 }
 
+// Release puts a delivery claimed by worker back, due at at, without
+// counting an attempt.
+func (s *Store) Release(ctx context.Context, id, worker string, at time.Time) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.d.mu.Unlock()
+	e, err := s.holder(id, worker)
+	if err != nil {
+		return err
+	}
+	e.d.State = app.StatePending
+	e.d.NextAttempt = at
+	e.release()
+	return nil
+}
+
 // Bury makes a delivery claimed by worker dead: it is never claimed again.
 func (s *Store) Bury(ctx context.Context, id, worker string, now time.Time, reason string) error {
 	if err := s.lock(ctx); err != nil {

@@ -220,6 +220,12 @@ func (s *Store) Retry(ctx context.Context, id, worker string, at time.Time, reas
 		nanos(at), cleanText(reason))
 }
 
+// Release puts a delivery claimed by worker back, due at at, without
+// counting an attempt.
+func (s *Store) Release(ctx context.Context, id, worker string, at time.Time) error {
+	return s.finish(ctx, "release", id, worker, `state = 'pending', next_attempt = ?`, nanos(at))
+}
+
 // Bury makes a delivery claimed by worker dead, with DoneAt now.
 func (s *Store) Bury(ctx context.Context, id, worker string, now time.Time, reason string) error {
 	return s.finish(ctx, "bury", id, worker, `state = 'dead', done_at = ?, attempts = attempts + 1, last_error = ?`,

@@ -78,6 +78,7 @@ func run(t *testing.T, open Open, durable bool) {
 		{"ClaimLooksPastOneKey", testClaimLooksPastOneKey},
 		{"Complete", testComplete},
 		{"Retry", testRetry},
+		{"Release", testRelease},
 		{"Bury", testBury},
 		{"LeaseLost", testLeaseLost},
 		{"FinishUnknown", testFinishUnknown},
@@ -492,6 +493,33 @@ func testRetry(t *testing.T, open Open) {
 	}
 	if got := get(t, s, "x"); got.Attempts != 2 || got.LastError != "timeout" {
 		t.Errorf("after the second Retry: attempts %d, last error %q; want 2, timeout", got.Attempts, got.LastError)
+	}
+}
+
+func testRelease(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	enqueue(t, s, NewDelivery("x", "k", T0))
+	claim(t, s, "w", 1, T0, time.Minute)
+	if err := s.Retry(ctx, "x", "w", T0, "github: 502"); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, s, "w", 1, T0, time.Minute)
+	at := T0.Add(time.Second)
+	if err := s.Release(ctx, "x", "w", at); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	got := get(t, s, "x")
+	if got.State != app.StatePending || got.Attempts != 1 || got.LastError != "github: 502" {
+		t.Errorf("after Release: state %q, attempts %d, last error %q; want pending, 1 (not counted), the earlier error", got.State, got.Attempts, got.LastError)
+	}
+	wantTime(t, "NextAttempt", got.NextAttempt, at)
+	wantIDs(t, "claim after Release", claimIDs(t, s, "w2", 1, at, time.Minute), "x")
+	if err := s.Release(ctx, "x", "w", at); !errors.Is(err, app.ErrLeaseLost) {
+		t.Errorf("Release by a worker that lost the lease = %v, want ErrLeaseLost", err)
+	}
+	if err := s.Release(ctx, "nope", "w", at); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("Release of an unknown id = %v, want ErrNotFound", err)
 	}
 }
 
