@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -74,7 +76,13 @@ type repoEntry struct {
 	blobs  map[string]string // path in the mirror → blob sha
 	stale  atomic.Bool       // set by Invalidate without waiting for mu
 	loader content.Loader
+	used   atomic.Int64 // when State last used it (unix nanoseconds), for eviction
+	gone   bool         // evicted: whoever holds it must look the repository up again
 }
+
+// maxCachedRepos bounds the repositories whose state and mirror are kept;
+// the least recently used beyond it are dropped (and read again if needed).
+const maxCachedRepos = 512
 
 type orgEntry struct {
 	mu      sync.Mutex
@@ -113,8 +121,37 @@ func (rc *repoCache) entry(repo string) *repoEntry {
 	if !ok {
 		e = &repoEntry{blobs: map[string]string{}}
 		rc.repos[key] = e
+		if len(rc.repos) > maxCachedRepos {
+			rc.evictLocked(key)
+		}
 	}
+	e.used.Store(rc.now().UnixNano())
 	return e
+}
+
+// evictLocked drops the least recently used repository that nobody is
+// refreshing, with its mirror. rc.mu is held.
+func (rc *repoCache) evictLocked(keep string) {
+	oldest, oldestKey := int64(0), ""
+	for k, e := range rc.repos {
+		if k == keep {
+			continue
+		}
+		if u := e.used.Load(); oldestKey == "" || u < oldest {
+			oldest, oldestKey = u, k
+		}
+	}
+	if oldestKey == "" {
+		return
+	}
+	e := rc.repos[oldestKey]
+	if !e.mu.TryLock() {
+		return // in use: the next new repository tries again
+	}
+	delete(rc.repos, oldestKey)
+	os.RemoveAll(rc.mirror(oldestKey))
+	e.state, e.gone = nil, true
+	e.mu.Unlock()
 }
 
 func (rc *repoCache) org(owner string) *orgEntry {
@@ -161,6 +198,11 @@ func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (
 	}
 	e := rc.entry(repo)
 	e.mu.Lock()
+	for e.gone { // evicted between the lookup and the lock
+		e.mu.Unlock()
+		e = rc.entry(repo)
+		e.mu.Lock()
+	}
 	defer e.mu.Unlock()
 	now := rc.now()
 	if s := e.state; s != nil && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
@@ -275,6 +317,16 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 			delete(e.blobs, p)
 		}
 	}
+	// What the mirror holds is the tree listed only if every blob matches;
+	// otherwise the branch moved while it was read, and the next State
+	// looks again.
+	treeSHA := tree.SHA
+	for p := range want {
+		if e.blobs[p] != sha[p] {
+			treeSHA = ""
+			break
+		}
+	}
 	r, err := content.OpenRepo(repo + "=" + dir)
 	if err != nil {
 		return nil, fmt.Errorf("open the records of %s: %w", repo, err)
@@ -285,7 +337,7 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 		r.EditURL = rc.webURL + "/" + repo + "/edit/" + branch + "/"
 	}
 	corpus := e.loader.Load([]*content.Repo{r})
-	s := &repoState{Repo: repo, Branch: branch, TreeSHA: tree.SHA, Records: r, Corpus: corpus, Governs: corpus.GovernIndex(),
+	s := &repoState{Repo: repo, Branch: branch, TreeSHA: treeSHA, Records: r, Corpus: corpus, Governs: corpus.GovernIndex(),
 		ConfigName: content.ConfigPath}
 	if cfgPath != "" {
 		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(cfgPath)))
@@ -333,7 +385,9 @@ func (rc *repoCache) file(ctx context.Context, c Client, e *repoEntry, dir, repo
 	if err := writeFileAtomic(dst, data); err != nil {
 		return nil, err
 	}
-	e.blobs[p] = blob
+	// Read by branch, the file may be newer than the tree listed: record
+	// the blob it really is, so a mismatch is fetched again.
+	e.blobs[p] = gitBlobSHA(data)
 	return data, nil
 }
 
@@ -376,11 +430,19 @@ func (rc *repoCache) replaceFromArchive(ctx context.Context, c Client, e *repoEn
 	}
 	e.blobs = map[string]string{}
 	for p := range want {
-		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
-			e.blobs[p] = sha[p]
+		if data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+			e.blobs[p] = gitBlobSHA(data)
 		}
 	}
 	return nil
+}
+
+// gitBlobSHA is the id git (and GitHub's tree) gives a file's content.
+func gitBlobSHA(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // writeFileAtomic writes data to name through a temporary file and a
