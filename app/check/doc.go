@@ -41,8 +41,10 @@
 // next heading or bold line). What does not count: HTML comments, lines
 // that are in the repository's pull request template (list markers and
 // task boxes aside, so a template checklist does not count whether ticked
-// or not), <placeholders>, "_No response_", lines starting with TODO, TBD
-// or FIXME, and those words anywhere. At least Intent.MinWords words must
+// or not), a <placeholder> that is a whole line or list item (inside a
+// sentence, Vec<u8> is words), HTML tags, the prompts of the snippet the
+// check suggests, "_No response_", lines starting with TODO, TBD or FIXME,
+// and those words anywhere. At least Intent.MinWords words must
 // remain in one section (the best one counts; a word is a run of letters
 // or digits, and each Chinese or Japanese character is one). A pull request
 // that adds or changes an intent record also has its intent.
@@ -67,11 +69,14 @@
 // For every changed file that is not removed, the decisions of the same
 // repository whose governs globs match the file (content.GovernIndex,
 // GoverningFile: files are not treated as folders) are listed in the
-// summary, decision by decision, and annotated on the file: a notice, or a
-// warning when a governing decision is superseded or deprecated, naming
-// its successor. The annotation sits on the first line the patch adds
-// (line 1 without a patch). At most MaxAnnotations are made; the text says
-// when more files were governed.
+// summary, decision by decision (those that no longer hold first, then
+// newest first; the text lists them file by file only when the summary's
+// table could not name every file). Annotations mark every file governed
+// by a decision that is superseded or deprecated (a warning, naming its
+// successor) and the first changed file of each other decision (a
+// notice). An annotation sits on the first line the patch adds (line 1
+// without a patch). At most MaxAnnotations are made; the text says when
+// more files were worth one.
 //
 // # Numbering collisions
 //
@@ -91,5 +96,14 @@
 // of the check runs with the defaults for the broken parts. Otherwise a
 // skipped or waived pull request passes; one whose need is met with no
 // missing reference and no collision passes; anything else fails in
-// enforce mode and is neutral in advise mode, with the "Not needed" button.
+// enforce mode and is neutral in advise mode, with the "Not needed" button
+// and a line naming it and the first skip label (the label only with
+// Input.Local, as `backstory check` has no button).
+//
+// # Links
+//
+// Records link to their page on the site (Input.SiteURL), else to their
+// file on the host their repository's SourceURL names; records the pull
+// request adds or changes link to its head commit there. With neither
+// known, a record is named without a link.
 package check

@@ -44,6 +44,14 @@ type evaluation struct {
 	// matched are the rules that matched, in Verdict.Rules's order, with
 	// the files their paths matched.
 	matched []ruleMatch
+	// rows are the first rows of the governing table (governingRows);
+	// rowsTotal how many there are, rowsFlagged whether a decision no
+	// longer holds; annotationFiles how many files are worth an
+	// annotation, made or not.
+	rows            []*governingRow
+	rowsTotal       int
+	rowsFlagged     bool
+	annotationFiles int
 }
 
 // ruleMatch is a rule that matched and, when it has paths, the positions

@@ -355,6 +355,9 @@ func TestGoverningDecisions(t *testing.T) {
 		{Path: "services/cart/queue/old.go", Status: "removed"},
 		{Path: "infra/prod/main.tf", Status: "modified"},
 		{Path: "docs/README.md", Status: "modified"},
+		{Path: "libs/log/log.go", Status: "modified"},
+		{Path: "libs/log/log_test.go", Status: "modified"},
+		{Path: "services/cart/pricing/price.go", Status: "modified"},
 	}
 	v := Evaluate(in)
 	got := map[string][]string{}
@@ -367,10 +370,16 @@ func TestGoverningDecisions(t *testing.T) {
 		"services/cart/queue/consumer.go": {"ADR-0005", "ADR-0004", "ADR-0002"},
 		"services/legacy/soap.go":         {"ADR-0006", "ADR-0004"},
 		"infra/prod/main.tf":              {"ADR-0003"},
+		"libs/log/log.go":                 {"ADR-0004"},
+		"libs/log/log_test.go":            {"ADR-0004"},
+		"services/cart/pricing/price.go":  {"ADR-0008", "ADR-0004"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("governing = %v, want %v", got, want)
 	}
+	// A warning on every file governed by a decision that no longer
+	// holds; a notice on the first changed file of each other decision
+	// only, naming the decisions not noted yet.
 	ann := map[string]Annotation{}
 	for _, a := range v.Annotations {
 		ann[a.Path] = a
@@ -379,10 +388,13 @@ func TestGoverningDecisions(t *testing.T) {
 		path, level string
 		line        int
 		says        []string
+		not         []string
 	}{
-		{"services/cart/queue/consumer.go", "warning", 11, []string{"ADR-0002 “Queue work through RabbitMQ” (superseded, 2023-02-01)", "Superseded by ADR-0005 “Push state to consumers through Kafka”"}},
-		{"services/legacy/soap.go", "warning", 1, []string{"ADR-0006", "(deprecated, 2023-06-01): it no longer holds"}},
-		{"infra/prod/main.tf", "notice", 1, []string{"ADR-0003 “One Terraform root per environment” (accepted, 2023-03-15)", "https://github.com/acme/shop/blob/HEAD/docs/decisions/0003-terraform-layout.md"}},
+		{"services/cart/queue/consumer.go", "warning", 11, []string{"ADR-0002 “Queue work through RabbitMQ” (superseded, 2023-02-01)", "Superseded by ADR-0005 “Push state to consumers through Kafka”"}, nil},
+		{"services/legacy/soap.go", "warning", 1, []string{"ADR-0006", "(deprecated, 2023-06-01): it no longer holds"}, nil},
+		{"infra/prod/main.tf", "notice", 1, []string{"ADR-0003 “One Terraform root per environment” (accepted, 2023-03-15)", "https://github.com/acme/shop/blob/main/docs/decisions/0003-terraform-layout.md"}, nil},
+		{"libs/log/log.go", "notice", 1, []string{"ADR-0004 “Write services in Go”"}, nil},
+		{"services/cart/pricing/price.go", "notice", 1, []string{"ADR-0008"}, []string{"ADR-0004"}},
 	} {
 		a, ok := ann[tt.path]
 		if !ok {
@@ -397,12 +409,30 @@ func TestGoverningDecisions(t *testing.T) {
 				t.Errorf("%s: the message does not say %q:\n%s", tt.path, s, a.Message)
 			}
 		}
+		for _, s := range tt.not {
+			if strings.Contains(a.Title+a.Message, s) {
+				t.Errorf("%s: the annotation names %s again:\n%s\n%s", tt.path, s, a.Title, a.Message)
+			}
+		}
 	}
-	if len(v.Annotations) != 3 {
-		t.Errorf("%d annotations, want 3", len(v.Annotations))
+	if len(v.Annotations) != 5 {
+		t.Errorf("%d annotations, want 5 (not libs/log/log_test.go, whose ADR-0004 is noted on log.go):\n%+v", len(v.Annotations), v.Annotations)
 	}
-	if !strings.Contains(v.Summary, "accepted, review due since 2024-03-15") {
-		t.Errorf("ADR-0003's overdue review is not shown:\n%s", v.Summary)
+	// The review date is the maintainers' business: in the details only.
+	if strings.Contains(v.Summary, "review") || !strings.Contains(v.Text, "(since 2024-03-15)") {
+		t.Errorf("ADR-0003's overdue review should be in the details only:\n%s\n---\n%s", v.Summary, v.Text)
+	}
+	// The table cuts ADR-0004's files short, so the details list every
+	// file, decisions in the table's order: those that no longer hold
+	// first, then newest first.
+	if !strings.Contains(v.Summary, "`libs/log/log.go`, `libs/log/log_test.go`, `services/cart/pricing/price.go` and 2 more |") ||
+		!strings.Contains(v.Text, "- `services/cart/queue/consumer.go`: ADR-0002 (superseded), ADR-0005, ADR-0004\n") {
+		t.Errorf("the table and the details:\n%s\n---\n%s", v.Summary, v.Text)
+	}
+	// When the table names every file, the details do not list them again.
+	in.PR.Files = in.PR.Files[:3]
+	if v := Evaluate(in); strings.Contains(v.Text, "File by file") || strings.Contains(v.Text, "- `services/legacy/soap.go`") {
+		t.Errorf("the details repeat the table:\n%s\n---\n%s", v.Summary, v.Text)
 	}
 	// Decisions that no longer hold come first in the table.
 	if i, j := strings.Index(v.Summary, "ADR-0002]"), strings.Index(v.Summary, "ADR-0003]"); i < 0 || j < 0 || i > j {
@@ -434,18 +464,33 @@ func TestFirstAddedLine(t *testing.T) {
 func TestAnnotationsAreCappedAndTheTextSaysSo(t *testing.T) {
 	in := input(t)
 	in.PR.Files = nil
+	// Every file is governed by the deprecated ADR-0006: each is worth a
+	// warning.
 	for i := range MaxAnnotations + 120 {
-		in.PR.Files = append(in.PR.Files, File{Path: fmt.Sprintf("services/s%04d/main.go", i), Status: "added", Additions: 1})
+		in.PR.Files = append(in.PR.Files, File{Path: fmt.Sprintf("services/legacy/s%04d/main.go", i), Status: "added", Additions: 1})
 	}
 	v := Evaluate(in)
 	if len(v.Governing) != MaxAnnotations+120 || len(v.Annotations) != MaxAnnotations {
 		t.Fatalf("%d governed, %d annotations", len(v.Governing), len(v.Annotations))
 	}
-	if !strings.Contains(v.Text, "Annotations mark the first 500 governed files, by path; the other 120 are listed here only.") {
-		t.Errorf("the text does not say annotations were capped")
+	if !strings.Contains(v.Text, "Annotations mark the first 500 of the 620 files worth a note") {
+		t.Errorf("the text does not say annotations were capped:\n%s", v.Text)
 	}
-	if !strings.Contains(v.Summary, "`services/s0000/main.go`, `services/s0001/main.go`, `services/s0002/main.go` and 617 more") {
+	if !strings.Contains(v.Summary, "`services/legacy/s0000/main.go`, `services/legacy/s0001/main.go`, `services/legacy/s0002/main.go` and 617 more") {
 		t.Errorf("the summary does not list files compactly:\n%s", v.Summary)
+	}
+	// The table could not name them all: the details do, decisions in the
+	// table's order.
+	if !strings.Contains(v.Text, "File by file:") || !strings.Contains(v.Text, "- `services/legacy/s0619/main.go`: ADR-0006 (deprecated), ADR-0004") {
+		t.Errorf("the details do not list every file:\n%s", v.Text)
+	}
+	// Decisions in force get one notice in all.
+	in.PR.Files = in.PR.Files[:0]
+	for i := range 50 {
+		in.PR.Files = append(in.PR.Files, File{Path: fmt.Sprintf("libs/l%02d/main.go", i), Status: "added", Additions: 1})
+	}
+	if v := Evaluate(in); len(v.Annotations) != 1 || v.Annotations[0].Path != "libs/l00/main.go" || v.Annotations[0].Level != "notice" {
+		t.Errorf("annotations of files governed by ADR-0004 alone: %+v", v.Annotations)
 	}
 }
 

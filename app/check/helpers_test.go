@@ -25,7 +25,8 @@ var (
 )
 
 // corpus loads testdata/repos: acme/shop (docs/decisions, ADR-0001 to
-// ADR-0008 without 0007) and acme/platform (docs/adr, ADR-0001).
+// ADR-0008 without 0007) and acme/platform (docs/adr, ADR-0001), with
+// links to github.com as the App makes them.
 func corpus(t testing.TB) *content.Corpus {
 	t.Helper()
 	fixtureOnce.Do(func() {
@@ -36,6 +37,10 @@ func corpus(t testing.TB) *content.Corpus {
 				fixtureErr = err
 				return
 			}
+			// As the App opens them: it knows GitHub's address.
+			r.Branch = "main"
+			r.SourceURL = "https://github.com/acme/" + name + "/blob/main/"
+			r.EditURL = "https://github.com/acme/" + name + "/edit/main/"
 			repos = append(repos, r)
 		}
 		fixtureCorpus = content.Load(repos)

@@ -48,6 +48,9 @@ func TestIntentDetection(t *testing.T) {
 		{name: "HTML comments do not count", body: "## Why\n<!-- Explain why this change is needed, in ten words or more. -->\n", met: false, heading: "Why", words: 0},
 		{name: "multi-line and unclosed comments do not count", body: "## Why\n<!--\nExplain why this change is needed,\nin ten words or more.\n-->\nShort.\n<!-- " + tenWords, met: false, heading: "Why", words: 1},
 		{name: "placeholders do not count", body: "## Why\n<What problem does this change solve, for whom, and why now? Ten words at least.>", met: false, heading: "Why", words: 0},
+		{name: "a placeholder as a list item does not count", body: "## Why\n- <What problem does this change solve, for whom?>\n- [ ] <And why now, rather than later on?>", met: false, heading: "Why", words: 0},
+		{name: "angle brackets inside a sentence are words", body: "## Why\nParsing into Vec<u8> then Map<String, X> costs two allocations per request.", met: true, heading: "Why", words: 11},
+		{name: "a comparison is words", body: "## Why\nRetries run when x<y and y>z hold, which loses every request.", met: true, heading: "Why", words: 11},
 		{name: "inline HTML tags are not words but their text is", body: "## Why\n<details><summary>Why</summary>" + tenWords + "</details>", met: true, heading: "Why", words: 11},
 		{name: "issue forms' empty answers do not count", body: "### Why\n\n_No response_\n", met: false, heading: "Why", words: 0},
 		{name: "a TODO line does not count", body: "## Why\nTODO: explain why this change matters for the people using the cart", met: false, heading: "Why", words: 0},
@@ -126,9 +129,25 @@ func TestTheIntentSnippetDoesNotPassAsItIs(t *testing.T) {
 		if again.Intent == nil {
 			t.Errorf("the snippet %q is not even seen as a section", m[1])
 		}
-		in.PR.Body = strings.Replace(m[1], "<What problem does this change solve, for whom, and why now?>", tenWords, 1)
-		if filled := Evaluate(in); filled.Missing != NeedNothing {
-			t.Errorf("the snippet filled in does not pass: %+v", filled.Intent)
+		// However the author writes in it, their words count, and only
+		// theirs.
+		for _, edit := range []struct {
+			name  string
+			body  string
+			words int
+		}{
+			{"the line replaced", strings.Replace(m[1], intentBlank, tenWords, 1), 10},
+			{"written after the line's text", strings.Replace(m[1], intentBlank, intentBlank+" "+tenWords, 1), 10},
+			{"written under the line", m[1] + "\n" + tenWords, 10},
+			{"written over the comment", strings.Replace(m[1], "<!-- "+intentPrompt+" -->", tenWords, 1), 10},
+			{"the comment's markers removed", strings.NewReplacer("<!-- ", "", " -->", "").Replace(m[1]), 0},
+			{"the line shortened", strings.Replace(m[1], intentBlank, "Write here", 1), 2},
+		} {
+			in.PR.Body = edit.body
+			got := Evaluate(in)
+			if got.Intent == nil || got.Intent.Words != edit.words || (got.Missing == NeedNothing) != (edit.words >= 10) {
+				t.Errorf("%s: %q counts %+v, missing %s; want %d words", edit.name, edit.body, got.Intent, got.Missing, edit.words)
+			}
 		}
 	}
 }

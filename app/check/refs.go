@@ -371,8 +371,9 @@ func (e *evaluation) resolve(lookup string) (*content.Record, bool) {
 	return nil, false
 }
 
-// nearest returns up to three ids of decisions of repo whose numbers are
-// nearest to want; none when the reference gives no number.
+// nearest returns up to three ids of decisions of repo, still in force,
+// whose numbers are nearest to want; none when the reference gives no
+// number. A superseded or deprecated decision is not one to link.
 func (e *evaluation) nearest(repo string, want int) []string {
 	if want < 0 {
 		return nil
@@ -386,7 +387,7 @@ func (e *evaluation) nearest(repo string, want int) []string {
 	}
 	var numbered []*content.Record
 	for _, r := range records {
-		if r.Number > 0 && r.Kind == content.KindDecision {
+		if r.Number > 0 && r.Kind == content.KindDecision && !flagged(r) {
 			numbered = append(numbered, r)
 		}
 	}

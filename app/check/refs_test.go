@@ -77,20 +77,31 @@ func TestReferences(t *testing.T) {
 func TestMissingReferencesFailInEnforceModeAndNameTheNearest(t *testing.T) {
 	in := input(t)
 	in.Config.Mode = ModeEnforce
-	in.PR.Body = goodWhy + "\nDecision: ADR-0007. Also docs/decisions/0099-x.md."
+	in.PR.Body = goodWhy + "\nDecision: ADR-0007. Also docs/decisions/0099-x.md and docs/decisions/0002-queues.md."
 	v := Evaluate(in)
-	if v.Conclusion != Failure || v.Title != "2 linked records do not exist" {
+	if v.Conclusion != Failure || v.Title != "3 linked records do not exist" {
 		t.Fatalf("conclusion %s, title %q", v.Conclusion, v.Title)
 	}
+	// The deprecated ADR-0006 and the superseded ADR-0002 are not records
+	// to link: they are never offered as the nearest.
 	want := []BadRef{
-		{Ref: "ADR-0007", Repo: "acme/shop", Nearest: []string{"ADR-0006", "ADR-0008", "ADR-0005"}},
-		{Ref: "docs/decisions/0099-x.md", Repo: "acme/shop", Nearest: []string{"ADR-0008", "ADR-0006", "ADR-0005"}},
+		{Ref: "ADR-0007", Repo: "acme/shop", Nearest: []string{"ADR-0008", "ADR-0005", "ADR-0004"}},
+		{Ref: "docs/decisions/0099-x.md", Repo: "acme/shop", Nearest: []string{"ADR-0008", "ADR-0005", "ADR-0004"}},
+		{Ref: "docs/decisions/0002-queues.md", Repo: "acme/shop", Nearest: []string{"ADR-0001", "ADR-0003", "ADR-0004"}},
 	}
 	if !reflect.DeepEqual(v.BadRefs, want) {
 		t.Errorf("bad refs = %+v\nwant %+v", v.BadRefs, want)
 	}
-	if !strings.Contains(v.Summary, "- `ADR-0007` is not a record of acme/shop (nearest: `ADR-0006`, `ADR-0008`, `ADR-0005`)") {
+	if !strings.Contains(v.Summary, "- `ADR-0007` is not a record of acme/shop (nearest: `ADR-0008`, `ADR-0005`, `ADR-0004`)") {
 		t.Errorf("summary:\n%s", v.Summary)
+	}
+	// A record on its way in another pull request: say what to do.
+	if !strings.Contains(v.Summary, "If a record is being added in another open pull request, merge that one first, or add the record in this one.") {
+		t.Errorf("the summary does not say what to do about a record of another pull request:\n%s", v.Summary)
+	}
+	// Listed once: in the summary, not again in the details.
+	if md := v.Markdown(); strings.Count(md, "`ADR-0007`") != 1 || strings.Count(md, "`docs/decisions/0099-x.md`") != 1 {
+		t.Errorf("a missing reference is listed more than once:\n%s", md)
 	}
 	in.Config.Mode = ModeAdvise
 	if v := Evaluate(in); v.Conclusion != Neutral {

@@ -3,7 +3,9 @@ package check
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -32,12 +34,14 @@ func (v Verdict) Markdown() string {
 
 func (e *evaluation) render() {
 	e.v.Title = e.title()
+	// Annotations first: the text says how many files they leave out.
+	e.v.Annotations = e.annotations()
+	e.rows, e.rowsTotal, e.rowsFlagged = e.governingRows()
 	summary, text := newDoc(MaxOutput), newDoc(MaxOutput)
 	e.summary(summary)
 	e.text(text)
 	e.v.Summary = summary.String()
 	e.v.Text = text.String()
-	e.v.Annotations = e.annotations()
 }
 
 // doc is markdown built line by line, so it can be cut short between
@@ -188,7 +192,8 @@ func plain(s string, n int) string {
 }
 
 // link is where a record can be read: its page on the site, else its file
-// on GitHub (at the head for a record of this pull request).
+// on GitHub (at the head for a record of this pull request), on the host
+// its repository's SourceURL names; "" when neither is known.
 func (e *evaluation) link(r *content.Record) string {
 	if l, ok := e.links[r]; ok {
 		return l
@@ -215,20 +220,102 @@ func (e *evaluation) linkOf(r *content.Record) string {
 		}
 		return prefix + e.corpus.RecordSlug(r) + "/"
 	}
-	// Parentheses would end a markdown link early.
-	escaped := strings.NewReplacer("(", "%28", ")", "%29").Replace((&url.URL{Path: r.Path}).EscapedPath())
-	if inPR && e.in.PR.HeadSHA != "" && strings.Count(e.repo, "/") == 1 {
-		return "https://github.com/" + e.repo + "/blob/" + e.in.PR.HeadSHA + "/" + escaped
+	escaped := escapePath(r.Path)
+	if inPR {
+		if web := e.repoWeb(r.Repo); web != "" && e.in.PR.HeadSHA != "" {
+			return web + "blob/" + e.in.PR.HeadSHA + "/" + escaped
+		}
+		return ""
 	}
 	if e.corpus != nil {
 		if repo := e.corpus.Repo(r.Repo); repo != nil && repo.SourceURL != "" {
 			return repo.SourceURL + escaped
 		}
 	}
-	if strings.Count(r.Repo, "/") == 1 {
-		return "https://github.com/" + r.Repo + "/blob/HEAD/" + escaped
+	return ""
+}
+
+// escapePath makes a repository path part of a URL in a markdown link:
+// parentheses would end the link early.
+func escapePath(p string) string {
+	return strings.NewReplacer("(", "%28", ")", "%29").Replace((&url.URL{Path: p}).EscapedPath())
+}
+
+// repoWeb is a repository's address on GitHub ("https://github.com/acme/shop/"),
+// from its SourceURL ("…/acme/shop/blob/main/"); "" when unknown.
+func (e *evaluation) repoWeb(name string) string {
+	if e.corpus == nil {
+		return ""
+	}
+	r := e.corpus.Repo(name)
+	if r == nil || r.SourceURL == "" {
+		return ""
+	}
+	src := r.SourceURL
+	if r.Branch != "" {
+		if web, ok := strings.CutSuffix(src, "blob/"+r.Branch+"/"); ok && strings.HasSuffix(web, "/") {
+			return web
+		}
+	}
+	if i := strings.Index(src, "/blob/"); i >= 0 {
+		return src[:i+1]
 	}
 	return ""
+}
+
+// fileURL links to a file of a repository on its default branch, at a
+// line when line > 0; "" when the repository's host is unknown.
+func (e *evaluation) fileURL(repo, file string, line int) string {
+	var u string
+	if e.corpus != nil {
+		if r := e.corpus.Repo(repo); r != nil && r.SourceURL != "" {
+			u = r.SourceURL + escapePath(file)
+		}
+	}
+	if u == "" {
+		// Another repository of the same host, such as the organisation's
+		// .github: its default branch is HEAD.
+		web := e.repoWeb(e.repo)
+		host, ok := strings.CutSuffix(strings.ToLower(web), strings.ToLower(e.repo)+"/")
+		if !ok || strings.Count(repo, "/") != 1 {
+			return ""
+		}
+		u = web[:len(host)] + repo + "/blob/HEAD/" + escapePath(file)
+	}
+	if line > 0 {
+		u += fmt.Sprintf("#L%d", line)
+	}
+	return u
+}
+
+// configLocation is a place in a configuration file ("acme/shop:
+// .github/backstory.yml", line 3), linked when its repository's host is
+// known.
+func (e *evaluation) configLocation(file string, line int) string {
+	if file == "" {
+		return "the configuration"
+	}
+	text := file
+	if line > 0 {
+		text = fmt.Sprintf("%s:%d", file, line)
+	}
+	if repo, p, ok := strings.Cut(file, ": "); ok {
+		if u := e.fileURL(repo, p, line); u != "" {
+			return "[" + code(text) + "](" + u + ")"
+		}
+	}
+	return code(text)
+}
+
+// configSource reads a Rule.Source ("acme/shop: .github/backstory.yml:3")
+// as a linked location.
+func (e *evaluation) configSource(src string) string {
+	if i := strings.LastIndexByte(src, ':'); i > 0 {
+		if n, err := strconv.Atoi(src[i+1:]); err == nil && n > 0 {
+			return e.configLocation(src[:i], n)
+		}
+	}
+	return code(src)
 }
 
 // ref is a record in markdown: its linked id and its title.
@@ -332,29 +419,9 @@ func (e *evaluation) decisions() []*content.Record {
 	return out
 }
 
-func problemLocation(p content.Problem) string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return p.File
-}
-
 func (e *evaluation) summary(d *doc) {
 	if e.configErrors > 0 {
-		d.line("**The configuration has errors**, so this check fails until they are fixed. The rest of the check ran with the defaults in place of the broken parts.")
-		d.para()
-		n := 0
-		for _, p := range e.v.ConfigProblems {
-			if p.Severity != content.SeverityError {
-				continue
-			}
-			if n++; n > listItems {
-				d.line("- … and %s (see the details)", plural(e.configErrors-listItems, "more error"))
-				break
-			}
-			d.line("- %s: %s", code(problemLocation(p)), inline(p.Message))
-		}
-		d.para()
+		e.configSummary(d)
 	}
 	switch {
 	case e.v.Skipped != "":
@@ -375,7 +442,75 @@ func (e *evaluation) summary(d *doc) {
 	// Shown even when skipped or waived: they are worth fixing anyway.
 	e.badRefsSummary(d)
 	e.collisionsSummary(d)
+	e.wayOut(d)
 	e.governingSummary(d)
+}
+
+// configSummary says that the configuration, not the pull request, is
+// broken, and lists its errors (only here: the text lists the warnings).
+func (e *evaluation) configSummary(d *doc) {
+	var files []string
+	for _, p := range e.v.ConfigProblems {
+		if p.Severity == content.SeverityError && !slices.Contains(files, p.File) {
+			files = append(files, p.File)
+		}
+	}
+	var links []string
+	for _, f := range files {
+		links = append(links, e.configLocation(f, 0))
+	}
+	d.line("**The backstory configuration has %s.** This is not caused by your pull request: a maintainer must fix %s. Until then this check fails; the rest of it ran with the defaults in place of the broken parts.",
+		plural(e.configErrors, "error"), joinWords(links, "and"))
+	d.para()
+	n := 0
+	for _, p := range e.v.ConfigProblems {
+		if p.Severity != content.SeverityError {
+			continue
+		}
+		if n++; n > listItems {
+			d.line("- … and %s (see the details)", plural(e.configErrors-listItems, "more error"))
+			break
+		}
+		d.line("- %s: %s", e.configLocation(p.File, p.Line), inline(p.Message))
+	}
+	d.para()
+}
+
+// joinWords joins "a", "b" and "c" as "a, b and c" (or with "or").
+func joinWords(items []string, and string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " " + and + " " + items[len(items)-1]
+}
+
+// wayOut says how to waive a check that does not pass for a reason a
+// waiver clears: the button (not in `backstory check`) or a skip label.
+func (e *evaluation) wayOut(d *doc) {
+	if len(e.v.Actions) == 0 {
+		return
+	}
+	label := ""
+	for _, l := range e.cfg.Skip.Labels {
+		if strings.TrimSpace(l) != "" {
+			label = strings.TrimSpace(l)
+			break
+		}
+	}
+	switch {
+	case e.in.Local && label == "":
+		return
+	case e.in.Local:
+		d.line("Not needed here? Add the label %s to the pull request, then run the check again.", code(label))
+	case label == "":
+		d.line("Not needed here? Press **Not needed** (people with write access).")
+	default:
+		d.line("Not needed here? Press **Not needed** (people with write access) or add the label %s.", code(label))
+	}
+	d.para()
 }
 
 func needWords(n Need) string {
@@ -405,35 +540,108 @@ func (e *evaluation) skippedSummary(d *doc) {
 	d.para()
 }
 
-// needBecause says where the need comes from, as a sentence.
+// needBecause says where the need comes from, in sentences: the rules
+// that set it, or the default.
 func (e *evaluation) needBecause() string {
-	if rules := e.needRules(); rules != "" {
-		return "Needed because " + rules + "."
+	var parts []string
+	for i, m := range e.v.Rules {
+		if m.Need == e.v.Need {
+			parts = append(parts, e.ruleReason(i))
+		}
 	}
-	src := ""
-	if f, ok := e.cfg.File["default"]; ok {
-		src = fmt.Sprintf(" (%s)", code(fmt.Sprintf("%s:%d", f, e.cfg.Line["default"])))
+	if len(parts) > 0 {
+		return strings.Join(parts, " ")
 	}
-	return fmt.Sprintf("No rule matched, so the default applies: `default: %s`%s.", e.cfg.Default, src)
+	what := needWords(e.cfg.Default)
+	if e.cfg.Default == NeedIntent {
+		what = "its why"
+	}
+	s := "This repository asks every pull request for " + what + " " + e.defaultSource() + "."
+	if len(e.cfg.Rules) > 0 {
+		s += " None of its rules matched this one."
+	}
+	return s
 }
 
-// needRules names the rules that set the need and what matched them; ""
-// when the default applies.
-func (e *evaluation) needRules() string {
-	var parts []string
-	for _, m := range e.v.Rules {
-		if m.Need != e.v.Need {
-			continue
-		}
-		s := "rule " + code(m.Name)
-		if m.Source != "" {
-			s += " (" + code(m.Source) + ")"
-		}
-		s += " matched: it " + inline(strings.Join(m.Because, ", "))
-		parts = append(parts, s)
+// defaultSource says, in parentheses, where Config.Default comes from.
+func (e *evaluation) defaultSource() string {
+	if f, ok := e.cfg.File["default"]; ok {
+		return fmt.Sprintf("(%s in %s)", code("check.default: "+e.cfg.Default.String()), e.configLocation(f, e.cfg.Line["default"]))
 	}
-	return strings.Join(parts, "; ")
+	return fmt.Sprintf("(backstory's default; set %s in %s to change it)", code("check.default"), code(content.ConfigPath))
 }
+
+// ruleReason says, after the rule, what kind of pull request needs what,
+// and what in this one matched: "Changes to `services/payments/**` need a
+// decision record (rule `payments`, file:line); this pull request changes
+// …".
+func (e *evaluation) ruleReason(i int) string {
+	m, r := e.v.Rules[i], e.matched[i].rule
+	var subject []string
+	every := false
+	if len(r.Paths) > 0 {
+		var globs []string
+		for k, g := range r.Paths {
+			if k == 3 {
+				globs = append(globs, fmt.Sprintf("%d more", len(r.Paths)-3))
+				break
+			}
+			globs = append(globs, code(g))
+		}
+		subject = append(subject, "Changes to "+joinWords(globs, "or"))
+	} else {
+		subject = append(subject, "Pull requests")
+	}
+	if r.MinLines > 0 {
+		subject = append(subject, fmt.Sprintf("of %d lines or more", r.MinLines))
+	}
+	if r.MinFiles > 0 {
+		subject = append(subject, fmt.Sprintf("that change %d files or more", r.MinFiles))
+	}
+	if len(r.Labels) > 0 {
+		var labels []string
+		for _, l := range r.Labels {
+			labels = append(labels, code(l))
+		}
+		subject = append(subject, "labelled "+joinWords(labels, "or"))
+	}
+	if len(r.Authors) > 0 {
+		var authors []string
+		for _, a := range r.Authors {
+			authors = append(authors, code(a))
+		}
+		subject = append(subject, "by "+joinWords(authors, "or"))
+	}
+	verb := "need"
+	if len(subject) == 1 && len(r.Paths) == 0 {
+		subject, verb, every = []string{"Every pull request"}, "needs", true
+	}
+	what := needWords(m.Need)
+	if m.Need == NeedIntent {
+		what = "its why"
+		if !every {
+			what = "their why"
+		}
+	}
+	where := "rule " + code(m.Name)
+	if m.Source != "" {
+		where += ", " + e.configSource(m.Source)
+	}
+	s := fmt.Sprintf("%s %s %s (%s)", strings.Join(subject, " "), verb, what, where)
+	if !every {
+		s += "; this pull request " + inline(joinWords(m.Because, "and"))
+	}
+	return s + "."
+}
+
+// The intent snippet's prompt, in a comment, and the line to write over:
+// both are left out of the word count (intent.go, snippetPrompts), so the
+// snippet pasted as it is does not pass, and an answer written beside them
+// counts.
+const (
+	intentPrompt = "What problem does this change solve, for whom, and why now?"
+	intentBlank  = "Write here, replacing this line."
+)
 
 func (e *evaluation) missingIntent(d *doc) {
 	headings := e.cfg.Intent.Headings
@@ -457,47 +665,161 @@ func (e *evaluation) missingIntent(d *doc) {
 	d.para()
 	d.line("The reason for a change is easy to write down today and hard to recover later: reviewers need it now, and whoever changes this code next will look for it.")
 	d.para()
-	d.line("Add this to the description and replace the text in angle brackets:")
-	d.fence("markdown", "## "+strings.Join(strings.Fields(first), " "), "", "<What problem does this change solve, for whom, and why now?>")
+	d.line("Add this to the description, and write the why in place of its last line:")
+	d.fence("markdown", "## "+strings.Join(strings.Fields(first), " "), "", "<!-- "+intentPrompt+" -->", intentBlank)
 }
 
 func (e *evaluation) missingDecision(d *doc) {
 	d.line("**Missing: a linked decision record.** Name an existing decision in the description, or add a new one to this pull request; the why of the change alone is not enough here. %s", e.needBecause())
 	d.para()
-	d.line("A change of this weight outlives the people who make it: a decision record says what was chosen, what was rejected and why, so it can be understood and revisited.")
+	d.line("A decision record says what was chosen, what was rejected and why, so that the change can be understood and revisited.")
 	d.para()
-	example, note := e.exampleDecision()
-	d.line("To link an existing decision, name it in the description%s:", note)
-	d.fence("markdown", "Decision: "+example)
+	d.line("To link an existing decision, name it in the description, with its id in place of %s:", code(e.idPattern()))
+	d.fence("markdown", "Decision: "+e.idPattern())
+	e.suggestDecisions(d)
 	d.line("To record a new one, run this in the repository, fill the record in, and commit it in this pull request:")
 	d.fence("sh", `backstory new decision "Title of the decision"`)
+	d.line("Or add %s by hand (copy an existing record).", code(e.newDecisionPath()))
+	d.para()
 }
 
-// exampleDecision picks the id to show in the decision snippet: the newest
-// decision that governs a changed file and still holds, else the
-// repository's id pattern.
-func (e *evaluation) exampleDecision() (id, note string) {
+// idPattern is the repository's id pattern with N for digits: ADR-NNNN.
+// It resolves to nothing, so the snippet pasted as it is does not pass.
+func (e *evaluation) idPattern() string {
+	n := strings.Repeat("N", max(e.repoConfig.IDDigits, 1))
+	if e.repoConfig.IDPrefix == "" {
+		return n
+	}
+	return e.repoConfig.IDPrefix + "-" + n
+}
+
+// suggestDecisions names the decisions, still in force, that govern the
+// files that made this pull request need a decision (those its decision
+// rules' paths matched; every changed file for other rules and the
+// default), as ones the change may follow.
+func (e *evaluation) suggestDecisions(d *doc) {
+	const most = 3
+	var names []string
+	every := len(e.matched) == 0
+	paths := map[string]bool{}
+	for i, m := range e.matched {
+		if e.v.Rules[i].Need != NeedDecision {
+			continue
+		}
+		names = append(names, code(e.v.Rules[i].Name))
+		if len(m.rule.Paths) == 0 {
+			every = true
+			continue
+		}
+		for _, k := range m.files {
+			paths[e.counted[k].Path] = true
+		}
+	}
+	if every {
+		for _, f := range e.counted {
+			paths[f.Path] = true
+		}
+	}
 	counts := map[*content.Record]int{}
-	var best *content.Record
+	var found []*content.Record
 	for _, g := range e.v.Governing {
+		if !paths[g.Path] {
+			continue
+		}
 		for _, r := range g.Records {
 			if flagged(r) || r.Kind != content.KindDecision {
 				continue
 			}
+			if counts[r] == 0 {
+				found = append(found, r)
+			}
 			counts[r]++
-			if best == nil || newer(r, best) {
-				best = r
+		}
+	}
+	if len(found) == 0 {
+		return
+	}
+	slices.SortFunc(found, func(a, b *content.Record) int {
+		switch {
+		case a == b:
+			return 0
+		case newer(a, b):
+			return -1
+		}
+		return 1
+	})
+	scope := "changed here"
+	if !every {
+		if len(names) == 1 {
+			scope = "that rule " + names[0] + " matched"
+		} else {
+			scope = "that rules " + joinWords(names, "and") + " matched"
+		}
+	}
+	if len(found) == 1 {
+		r := found[0]
+		d.line("If this change follows %s %s, which governs %s %s, link it: %s", e.refID(r), inline(r.Title), plural(counts[r], "file"), scope, code("Decision: "+r.ID))
+		d.para()
+		return
+	}
+	d.line("If this change follows one of these decisions, which govern files %s, link it:", scope)
+	d.para()
+	for i, r := range found {
+		if i == most {
+			d.line("- … and %s: see the table below", plural(len(found)-most, "more decision"))
+			break
+		}
+		d.line("- %s %s, governing %d of them: %s", e.refID(r), inline(r.Title), counts[r], code("Decision: "+r.ID))
+	}
+	d.para()
+}
+
+// newDecisionPath is where a new decision record goes, with the next free
+// number: the folder that holds the repository's decisions, as `backstory
+// new` would name it.
+func (e *evaluation) newDecisionPath() string {
+	var records []*content.Record
+	if e.corpus != nil {
+		records = e.corpus.InRepo(e.repo)
+	}
+	records = append(records, e.in.PR.Records...)
+	counts := map[string]int{}
+	folder := ""
+	for _, r := range records {
+		if r.Kind != content.KindDecision {
+			continue
+		}
+		f := SequenceFolder(r.Path)
+		counts[f]++
+		if folder == "" || counts[f] > counts[folder] || (counts[f] == counts[folder] && f < folder) {
+			folder = f
+		}
+	}
+	if folder == "" {
+		folder = "docs/decisions"
+		if e.corpus != nil {
+			if repo := e.corpus.Repo(e.repo); repo != nil && !slices.Contains(repo.Dirs, folder) {
+				for _, dir := range repo.Dirs {
+					if base := path.Base(dir); dir != "." && base != "processes" && base != "values" && base != "intents" {
+						folder = dir
+						break
+					}
+				}
 			}
 		}
 	}
-	if best != nil {
-		return best.ID, fmt.Sprintf(" (%s, %s, governs %d of the files changed here)", e.refID(best), inline(best.Title), counts[best])
+	highest := 0
+	for _, r := range records {
+		if SequenceFolder(r.Path) == folder {
+			highest = max(highest, r.Number)
+		}
 	}
-	digits := max(e.repoConfig.IDDigits, 1)
-	if e.repoConfig.IDPrefix == "" {
-		return strings.Repeat("N", digits), ""
+	for _, o := range e.in.OpenPRRecords {
+		if o.PR != e.in.PR.Number && (o.Folder == folder || (o.Path != "" && SequenceFolder(o.Path) == folder)) {
+			highest = max(highest, o.Number)
+		}
 	}
-	return e.repoConfig.IDPrefix + "-" + strings.Repeat("N", digits), ""
+	return path.Join(folder, pad(highest+1, max(e.repoConfig.IDDigits, 4))+"-short-title.md")
 }
 
 // newer orders records as content does, newest first: by date, then number,
@@ -517,10 +839,10 @@ func (e *evaluation) metSummary(d *doc) {
 	case e.v.OnlyIgnored:
 		d.line("**No context needed**: every changed file matches `ignore`.")
 	case e.v.Need == NeedNothing:
-		if rules := e.needRules(); rules != "" {
-			d.line("**No context needed**: %s.", rules)
+		if len(e.v.Rules) > 0 {
+			d.line("**No context needed**: %s", e.needBecause())
 		} else {
-			d.line("**No context needed**: the default is `default: nothing`.")
+			d.line("**No context needed**: this repository asks nothing of pull requests by default %s.", e.defaultSource())
 		}
 	default:
 		if ds := e.decisions(); len(ds) > 0 {
@@ -542,7 +864,7 @@ func (e *evaluation) badRefsSummary(d *doc) {
 	if len(e.v.BadRefs) == 0 {
 		return
 	}
-	d.line("**Linked records that do not exist**: fix these references or remove them.")
+	d.line("**Linked records that do not exist**: fix these references or remove them. If a record is being added in another open pull request, merge that one first, or add the record in this one.")
 	d.para()
 	for i, b := range e.v.BadRefs {
 		if i == listItems {
@@ -614,9 +936,8 @@ type governingRow struct {
 }
 
 // governingRows groups the governing decisions by decision, and returns
-// the first summaryDecisions of them in order (those that no longer hold
-// first, then by path) with how many there are and whether any no longer
-// holds.
+// the first summaryDecisions of them in order (governOrder) with how many
+// there are and whether any no longer holds.
 func (e *evaluation) governingRows() (top []*governingRow, total int, anyFlagged bool) {
 	pairs := 0
 	for _, g := range e.v.Governing {
@@ -650,15 +971,7 @@ func (e *evaluation) governingRows() (top []*governingRow, total int, anyFlagged
 			row.count++
 		}
 	}
-	before := func(a, b *governingRow) bool {
-		if fa, fb := flagged(a.record), flagged(b.record); fa != fb {
-			return fa
-		}
-		if a.record.Path != b.record.Path {
-			return a.record.Path < b.record.Path
-		}
-		return a.record.Repo < b.record.Repo
-	}
+	before := func(a, b *governingRow) bool { return governOrder(a.record, b.record) }
 	// Only the first rows are shown: keep them sorted as the others pass
 	// by, instead of sorting thousands.
 	for i := range rows {
@@ -681,6 +994,43 @@ func (e *evaluation) governingRows() (top []*governingRow, total int, anyFlagged
 	return top, len(rows), anyFlagged
 }
 
+// governOrder is the order governing decisions are listed in, in the
+// table, the details and the annotations: those that no longer hold
+// first, then newest first.
+func governOrder(a, b *content.Record) bool {
+	if fa, fb := flagged(a), flagged(b); fa != fb {
+		return fa
+	}
+	if a == b {
+		return false
+	}
+	if a.Path == b.Path {
+		return a.Repo < b.Repo
+	}
+	return newer(a, b)
+}
+
+// inGovernOrder returns records, which are newest first, in governOrder:
+// those that no longer hold moved to the front. It returns records itself
+// when none does.
+func inGovernOrder(records []*content.Record) []*content.Record {
+	if !slices.ContainsFunc(records, flagged) {
+		return records
+	}
+	out := make([]*content.Record, 0, len(records))
+	for _, r := range records {
+		if flagged(r) {
+			out = append(out, r)
+		}
+	}
+	for _, r := range records {
+		if !flagged(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // statusCell says where a governing decision stands.
 func (e *evaluation) statusCell(r *content.Record) string {
 	s := inline(string(r.Status))
@@ -696,38 +1046,53 @@ func (e *evaluation) statusCell(r *content.Record) string {
 			}
 		}
 	}
-	if r.Status == content.StatusAccepted && !r.ReviewBy.IsZero() && !e.in.Now.IsZero() && r.ReviewBy.Before(e.in.Now) {
-		s += ", review due since " + r.ReviewBy.String()
-	}
 	return s
+}
+
+// cell makes markdown fit a table cell: a | ends the cell even inside a
+// code span, unless escaped. Only for text whose | are not escaped yet
+// (code spans; inline escapes its own).
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// tableComplete: the governing table names every governed file, so the
+// details need not list them again.
+func (e *evaluation) tableComplete() bool {
+	if e.rowsTotal > summaryDecisions {
+		return false
+	}
+	for _, row := range e.rows {
+		if row.count > summaryFiles {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *evaluation) governingSummary(d *doc) {
 	if len(e.v.Governing) == 0 {
 		return
 	}
-	rows, total, anyFlagged := e.governingRows()
 	d.line("### Decisions that govern the files changed here")
 	d.para()
 	d.line("| Decision | Status | Changed files |")
 	d.line("| --- | --- | --- |")
-	for _, row := range rows {
+	for _, row := range e.rows {
 		var names []string
 		for _, k := range row.files[:min(row.count, summaryFiles)] {
-			names = append(names, code(e.v.Governing[k].Path))
+			names = append(names, cell(code(e.v.Governing[k].Path)))
 		}
-		cell := strings.Join(names, ", ")
+		c := strings.Join(names, ", ")
 		if row.count > summaryFiles {
-			cell += fmt.Sprintf(" and %d more", row.count-summaryFiles)
+			c += fmt.Sprintf(" and %d more", row.count-summaryFiles)
 		}
-		d.line("| %s | %s | %s |", e.ref(row.record), e.statusCell(row.record), cell)
+		d.line("| %s | %s | %s |", e.ref(row.record), e.statusCell(row.record), c)
 	}
 	d.para()
-	if total > summaryDecisions {
-		d.line("… and %s: see the details.", plural(total-summaryDecisions, "more decision"))
+	if e.rowsTotal > summaryDecisions {
+		d.line("… and %s: see the details.", plural(e.rowsTotal-summaryDecisions, "more decision"))
 		d.para()
 	}
-	if anyFlagged {
+	if e.rowsFlagged {
 		d.line("A decision marked superseded or deprecated no longer holds: read what replaced it before relying on it, and update its `governs` if the files now follow another.")
 		d.para()
 	}
@@ -751,12 +1116,12 @@ func (e *evaluation) text(d *doc) {
 	case e.v.OnlyIgnored:
 		d.line("Every changed file matches `ignore`, so nothing is needed.")
 	case len(e.v.Rules) == 0:
-		d.line("No rule matched: the default applies, `default: %s`.", e.cfg.Default)
+		d.line("No rule matched, so the default applies: %s %s.", code(e.cfg.Default.String()), e.defaultSource())
 	default:
 		for _, m := range e.v.Rules {
 			src := ""
 			if m.Source != "" {
-				src = " (" + code(m.Source) + ")"
+				src = " (" + e.configSource(m.Source) + ")"
 			}
 			d.line("- Rule %s%s needs %s: it %s.", code(m.Name), src, code(m.Need.String()), inline(strings.Join(m.Because, ", ")))
 		}
@@ -765,7 +1130,10 @@ func (e *evaluation) text(d *doc) {
 	}
 	d.para()
 
-	if len(e.v.Linked)+len(e.v.BadRefs)+len(e.v.Unchecked) > 0 || len(e.v.Decisions)+len(e.v.IntentRecords) > 0 {
+	// Missing references are listed in the summary; here only those it
+	// had no room for.
+	moreBad := e.v.BadRefs[min(len(e.v.BadRefs), listItems):]
+	if len(e.v.Linked)+len(moreBad)+len(e.v.Unchecked) > 0 || len(e.v.Decisions)+len(e.v.IntentRecords) > 0 {
 		d.line("### Records")
 		d.para()
 		for _, l := range e.v.Linked {
@@ -775,7 +1143,7 @@ func (e *evaluation) text(d *doc) {
 			}
 			d.line("- %s is %s (%s, %s%s)", code(l.Ref), e.ref(l.Record), inline(string(l.Record.Kind)), inline(string(l.Record.Status)), where)
 		}
-		for _, b := range e.v.BadRefs {
+		for _, b := range moreBad {
 			d.line("- %s does not exist in %s", code(b.Ref), inline(b.Repo))
 		}
 		for _, u := range e.v.Unchecked {
@@ -791,77 +1159,152 @@ func (e *evaluation) text(d *doc) {
 	}
 
 	if len(e.v.Governing) > 0 {
-		d.line("### Governing decisions, file by file")
-		d.para()
-		if len(e.v.Governing) > MaxAnnotations {
-			d.line("Annotations mark the first %d governed files, by path; the other %d are listed here only.", MaxAnnotations, len(e.v.Governing)-MaxAnnotations)
-			d.para()
-		}
-		var prev []*content.Record
-		var list string
-		for _, g := range e.v.Governing {
-			if d.full() {
-				d.omit()
-				continue
-			}
-			if prev == nil || !slices.Equal(g.Records, prev) {
-				prev = g.Records
-				var ids []string
-				for _, r := range g.Records {
-					id := inline(r.ID)
-					if flagged(r) {
-						id += " (" + inline(string(r.Status)) + ")"
-					}
-					ids = append(ids, id)
-				}
-				list = strings.Join(ids, ", ")
-			}
-			d.add("- " + code(g.Path) + ": " + list)
-		}
-		d.para()
+		e.governingText(d)
 	}
 
-	if len(e.v.ConfigProblems) > 0 {
+	// Errors are listed in the summary; here the warnings, and the errors
+	// it had no room for.
+	var problems []string
+	errs := 0
+	for _, p := range e.v.ConfigProblems {
+		if p.Severity == content.SeverityError {
+			if errs++; errs <= listItems {
+				continue
+			}
+		}
+		problems = append(problems, fmt.Sprintf("- %s: %s: %s", e.configLocation(p.File, p.Line), p.Severity, inline(p.Message)))
+	}
+	if len(problems) > 0 {
 		d.line("### Configuration")
 		d.para()
-		for _, p := range e.v.ConfigProblems {
-			d.line("- %s: %s: %s", code(problemLocation(p)), p.Severity, inline(p.Message))
+		for _, p := range problems {
+			d.line("%s", p)
 		}
 		d.para()
 	}
 }
 
-// annotations puts a note on every governed file, up to MaxAnnotations.
-func (e *evaluation) annotations() []Annotation {
-	var out []Annotation
-	// Files side by side often have the same decisions, and then the same
-	// note: it is made once.
+// governingText is the details of the governing decisions: which
+// annotations were left out, which decisions are due for review, and,
+// when the summary's table could not name every file, every governed file.
+func (e *evaluation) governingText(d *doc) {
+	capped := e.annotationFiles > len(e.v.Annotations)
+	var due []string
+	if !e.in.Now.IsZero() {
+		for _, row := range e.rows {
+			r := row.record
+			if r.Status == content.StatusAccepted && !r.ReviewBy.IsZero() && r.ReviewBy.Before(e.in.Now) {
+				due = append(due, e.refID(r)+" (since "+r.ReviewBy.String()+")")
+			}
+		}
+	}
+	complete := e.tableComplete()
+	if !capped && len(due) == 0 && complete {
+		return
+	}
+	d.line("### Governing decisions")
+	d.para()
+	if capped {
+		d.line("Annotations mark the first %d of the %d files worth a note (governed by a decision that no longer holds, or the first changed file of a decision); the others are listed here only.", len(e.v.Annotations), e.annotationFiles)
+		d.para()
+	}
+	if len(due) > 0 {
+		d.line("Due for review, for the maintainers of these decisions (nothing for this pull request to do): %s.", strings.Join(due, ", "))
+		d.para()
+	}
+	if complete {
+		return
+	}
+	d.line("File by file:")
+	d.para()
 	var prev []*content.Record
-	var level, title, message string
+	var list string
 	for _, g := range e.v.Governing {
-		if len(out) == MaxAnnotations {
-			break
+		if d.full() {
+			d.omit()
+			continue
 		}
 		if prev == nil || !slices.Equal(g.Records, prev) {
 			prev = g.Records
-			level, title, message = e.annotationNote(g.Records)
+			var ids []string
+			for _, r := range inGovernOrder(g.Records) {
+				id := inline(r.ID)
+				if flagged(r) {
+					id += " (" + inline(string(r.Status)) + ")"
+				}
+				ids = append(ids, id)
+			}
+			list = strings.Join(ids, ", ")
 		}
-		out = append(out, Annotation{Path: g.Path, StartLine: g.Line, EndLine: g.Line, Level: level, Title: title, Message: message})
+		d.add("- " + code(g.Path) + ": " + list)
+	}
+	d.para()
+}
+
+// annotations put a note on the files worth one, up to MaxAnnotations: a
+// warning on every file governed by a decision that no longer holds, and a
+// notice on the first changed file (by path) of every other decision.
+func (e *evaluation) annotations() []Annotation {
+	var out []Annotation
+	noted := map[*content.Record]bool{}
+	// Files side by side often have the same decisions, and then the same
+	// warning: it is made once.
+	var prev []*content.Record
+	var prevFlagged bool
+	var title, message string
+	var fresh []*content.Record
+	for _, g := range e.v.Governing {
+		// The same decisions as the file before: the same warning, or
+		// nothing new to note.
+		if prev != nil && slices.Equal(g.Records, prev) {
+			if prevFlagged {
+				e.annotationFiles++
+				if len(out) < MaxAnnotations {
+					out = append(out, Annotation{Path: g.Path, StartLine: g.Line, EndLine: g.Line, Level: "warning", Title: title, Message: message})
+				}
+			}
+			continue
+		}
+		prev, prevFlagged = g.Records, slices.ContainsFunc(g.Records, flagged)
+		if prevFlagged {
+			e.annotationFiles++
+			for _, r := range g.Records {
+				noted[r] = true
+			}
+			if len(out) < MaxAnnotations {
+				title, message = e.annotationNote(g.Records)
+				out = append(out, Annotation{Path: g.Path, StartLine: g.Line, EndLine: g.Line, Level: "warning", Title: title, Message: message})
+			}
+			continue
+		}
+		fresh = fresh[:0]
+		for _, r := range g.Records {
+			if !noted[r] {
+				noted[r] = true
+				fresh = append(fresh, r)
+			}
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		e.annotationFiles++
+		if len(out) == MaxAnnotations {
+			continue
+		}
+		t, m := e.annotationNote(fresh)
+		out = append(out, Annotation{Path: g.Path, StartLine: g.Line, EndLine: g.Line, Level: "notice", Title: t, Message: m})
 	}
 	return out
 }
 
-// annotationNote is the level, title and message of the annotation on a
-// file governed by records.
-func (e *evaluation) annotationNote(records []*content.Record) (level, title, message string) {
-	level = "notice"
+// annotationNote is the title and message of the annotation on a file
+// governed by records (newest first).
+func (e *evaluation) annotationNote(records []*content.Record) (title, message string) {
 	var stale *content.Record
 	for _, r := range records {
 		if flagged(r) {
-			level = "warning"
-			if stale == nil {
-				stale = r
-			}
+			stale = r
+			break
 		}
 	}
 	switch {
@@ -873,20 +1316,7 @@ func (e *evaluation) annotationNote(records []*content.Record) (level, title, me
 		title = fmt.Sprintf("Governed by %d decisions", len(records))
 	}
 	// Those that no longer hold first, so the cap never hides them.
-	shown := records
-	if stale != nil {
-		shown = make([]*content.Record, 0, len(records))
-		for _, r := range records {
-			if flagged(r) {
-				shown = append(shown, r)
-			}
-		}
-		for _, r := range records {
-			if !flagged(r) {
-				shown = append(shown, r)
-			}
-		}
-	}
+	shown := inGovernOrder(records)
 	var msgs []string
 	for i, r := range shown {
 		if i == annotationItems {
@@ -895,7 +1325,7 @@ func (e *evaluation) annotationNote(records []*content.Record) (level, title, me
 		}
 		msgs = append(msgs, e.annotationLine(r))
 	}
-	return level, title, strings.Join(msgs, "\n\n")
+	return title, strings.Join(msgs, "\n\n")
 }
 
 // annotationLine says what one governing decision is, for the annotation

@@ -11,7 +11,8 @@ import (
 // Input is what check.Evaluate reads for this pull request: the org's
 // defaults merged under the repository's configuration, as the App merges
 // them. There are no other open pull requests to compare numbers with, and
-// no waiver: those live in the App's store.
+// no waiver: those live in the App's store. Nor is there a "Not needed"
+// button: the check says so (Input.Local).
 func (pr *PR) Input(now time.Time, siteURL string) check.Input {
 	cfg, problems := check.LoadConfig(pr.OrgConfig, pr.RepoConfig)
 	// An invalid records: section is the repository's configuration too,
@@ -29,5 +30,6 @@ func (pr *PR) Input(now time.Time, siteURL string) check.Input {
 		Corpus:         pr.Corpus,
 		Now:            now,
 		SiteURL:        siteURL,
+		Local:          true,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,8 +217,27 @@ func Read(ctx context.Context, o Options) (*PR, error) {
 			pr.Repo.SourceURL = server + "/" + name + "/blob/" + pr.Repo.Branch + "/"
 			pr.Repo.EditURL = server + "/" + name + "/edit/" + pr.Repo.Branch + "/"
 		}
-	case checkout.Name == name:
-		pr.Repo.Branch, pr.Repo.SourceURL, pr.Repo.EditURL = checkout.Branch, checkout.SourceURL, checkout.EditURL
+	case checkout.Name == name && checkout.SourceURL != "":
+		// The records are the base's: link to the base branch (or
+		// commit), not to the branch checked out.
+		web, ok := strings.CutSuffix(checkout.SourceURL, "blob/"+checkout.Branch+"/")
+		if !ok {
+			if i := strings.Index(checkout.SourceURL, "/blob/"); i >= 0 {
+				web, ok = checkout.SourceURL[:i+1], true
+			}
+		}
+		if !ok {
+			break
+		}
+		branch := branchName(ctx, g, pr.BaseRef)
+		pr.Repo.Branch, pr.Repo.EditURL = branch, ""
+		ref := branch
+		if ref == "" {
+			ref = base
+		} else {
+			pr.Repo.EditURL = web + "edit/" + escapeRef(branch) + "/"
+		}
+		pr.Repo.SourceURL = web + "blob/" + escapeRef(ref) + "/"
 	}
 
 	// The records the pull request adds or changes, as they are at head.
@@ -283,6 +303,32 @@ func Read(ctx context.Context, o Options) (*PR, error) {
 	}
 	pr.PullRequest = p
 	return pr, nil
+}
+
+// branchName is the branch rev names ("main" for main, origin/main or
+// refs/remotes/origin/main), "" when it names a commit otherwise.
+func branchName(ctx context.Context, g git, rev string) string {
+	if rev == "" || strings.HasPrefix(rev, "-") {
+		return ""
+	}
+	full, err := g.line(ctx, "rev-parse", "--verify", "--quiet", "--symbolic-full-name", "--end-of-options", rev)
+	if err != nil {
+		return ""
+	}
+	if b, ok := strings.CutPrefix(full, "refs/heads/"); ok {
+		return b
+	}
+	if rest, ok := strings.CutPrefix(full, "refs/remotes/"); ok {
+		if _, b, ok := strings.Cut(rest, "/"); ok && b != "HEAD" {
+			return b
+		}
+	}
+	return ""
+}
+
+// escapeRef makes a branch name part of a URL path: its slashes stay.
+func escapeRef(ref string) string {
+	return (&url.URL{Path: ref}).EscapedPath()
 }
 
 // fetchHint says how to get missing history into the clone.

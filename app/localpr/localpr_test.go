@@ -501,10 +501,44 @@ func TestInputMergesConfigurationsAndTheirProblems(t *testing.T) {
 	if !found {
 		t.Errorf("config problems = %+v, want the records.id_digits error", in.ConfigProblems)
 	}
-	if in.Corpus != pr.Corpus || in.SiteURL != "https://story.example.com/" || in.PR.Repository != "acme/app" || in.Now.Year() != 2026 {
+	if in.Corpus != pr.Corpus || in.SiteURL != "https://story.example.com/" || in.PR.Repository != "acme/app" || in.Now.Year() != 2026 || !in.Local {
 		t.Errorf("input = %+v", in)
 	}
 	if v := check.Evaluate(in); v.Conclusion != check.Failure {
 		t.Errorf("a broken configuration concluded %s", v.Conclusion)
+	}
+}
+
+// Links to the base's records point at the base branch, where they are,
+// whatever branch is checked out, and at the base commit when the base is
+// no branch.
+func TestLinksPointAtTheBase(t *testing.T) {
+	r, _, head, mainTip := mainAndBranch(t)
+	r.git("remote", "add", "origin", "https://github.com/acme/demo.git")
+	r.git("update-ref", "refs/remotes/origin/trunk", "main")
+	for _, tt := range []struct{ base, source, edit string }{
+		{"main", "https://github.com/acme/demo/blob/main/", "https://github.com/acme/demo/edit/main/"},
+		{"origin/trunk", "https://github.com/acme/demo/blob/trunk/", "https://github.com/acme/demo/edit/trunk/"},
+		{mainTip, "https://github.com/acme/demo/blob/" + mainTip + "/", ""},
+	} {
+		pr, err := Read(context.Background(), Options{Dir: r.dir, Base: tt.base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.PullRequest.Repository != "acme/demo" || pr.Repo.SourceURL != tt.source || pr.Repo.EditURL != tt.edit {
+			t.Errorf("base %s: repository %q, source %q, edit %q; want %q, %q", tt.base, pr.PullRequest.Repository, pr.Repo.SourceURL, pr.Repo.EditURL, tt.source, tt.edit)
+		}
+		// The check links the base's records there, and the pull
+		// request's own at its head.
+		pr.PullRequest.Body = "## Why\n\nSee ADR-0001 and ADR-0002.\n"
+		v := check.Evaluate(pr.Input(time.Now(), ""))
+		for _, want := range []string{tt.source + "docs/decisions/0001-use-postgresql.md", "https://github.com/acme/demo/blob/" + head + "/docs/decisions/0002-cache-sessions-in-redis.md"} {
+			if !strings.Contains(v.Markdown(), "("+want+")") {
+				t.Errorf("base %s: no link to %s in\n%s", tt.base, want, v.Markdown())
+			}
+		}
+		if strings.Contains(v.Markdown(), "/blob/feature/") {
+			t.Errorf("base %s: a link points at the branch checked out:\n%s", tt.base, v.Markdown())
+		}
 	}
 }
