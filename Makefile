@@ -46,7 +46,7 @@ bench: bench-app
 ## bench-app: the App alone: the check engine, API calls per evaluation, the
 ## stores, and webhook ingest at 500 deliveries/s for a minute per store
 bench-app:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./app/check/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./app/check/
 	$(GO) test -run '^$$' -bench 'EvaluationAPICalls' -benchtime 1x ./app/
 	$(GO) test -run '^$$' -bench 'Enqueue$$|EnqueueParallel|ClaimComplete' -benchmem ./app/sqlite/ ./app/postgres/
 	$(GO) run ./webhooks/internal/ingestbench -store sqlite -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks
