@@ -150,12 +150,47 @@ type CheckState interface {
 	OpenPRRecords(ctx context.Context, repo string) (map[int][]RecordNumber, error)
 }
 
+// Intent is the why of one merged pull request, captured when it merged:
+// the site tells it with the records it cited and the paths it changed.
+type Intent struct {
+	Repository string // owner/repo
+	PR         int
+	Title      string
+	Author     string
+	URL        string // the PR's page on GitHub
+	MergedAt   time.Time
+	MergeSHA   string
+	// Why is the markdown of the PR body's why section (the intent
+	// headings of the repository's check configuration), "" when it has
+	// none.
+	Why string
+	// Records are the records the PR cited or changed, as global keys
+	// ("owner/repo:ADR-0012").
+	Records []string
+	// Paths are the files the PR changed (at most 3,000, as GitHub lists).
+	Paths []string
+}
+
+// IntentStore keeps the intents of merged pull requests.
+type IntentStore interface {
+	// SaveIntent stores i, replacing an intent of the same repository and
+	// PR (a redelivered "closed" event captures it again).
+	SaveIntent(ctx context.Context, i Intent) error
+	// Intents returns the intents of the given repositories (compared
+	// without case), oldest merge first, then by repository and PR.
+	Intents(ctx context.Context, repos []string) ([]Intent, error)
+	// DeleteIntents forgets every intent of a repository (the App was
+	// removed from it).
+	DeleteIntents(ctx context.Context, repo string) error
+}
+
 // Store is all of backstory's state: SQLite by default, PostgreSQL for
 // several replicas. The same contract suite (app/storetest) runs against
 // both.
 type Store interface {
 	Inbox
 	CheckState
+	IntentStore
 	// Ping reports whether the store answers (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -38,6 +38,8 @@ type HookDelivery struct {
 // *RejectedError for what GitHub refused and will refuse again (422, 403
 // without a rate limit), and another error otherwise.
 type Client interface {
+	// Repositories lists every repository the installation was given.
+	Repositories(ctx context.Context) ([]Repository, error)
 	// Repository fetches a repository's name, default branch and
 	// visibility.
 	Repository(ctx context.Context, repo string) (Repository, error)
@@ -67,6 +69,14 @@ type Client interface {
 	// UpdateCheckRun rewrites check run id. GitHub appends annotations to
 	// those already on the run; send them only when they changed.
 	UpdateCheckRun(ctx context.Context, repo string, id int64, run CheckRunWrite) error
+	// PublishBranch makes the files under dir the whole content of branch
+	// of repo, as one new commit (parent: the branch's head, if it exists)
+	// with message, through the Git Data API: only blobs GitHub does not
+	// already have in the branch's tree are uploaded, and the branch moves
+	// only once the commit exists (a failure leaves it where it was). It
+	// returns the new commit's sha, or the head's when nothing changed
+	// (no commit is made then).
+	PublishBranch(ctx context.Context, repo, branch, dir, message string) (string, error)
 	// Permission returns a user's permission on repo: "admin", "maintain",
 	// "write", "triage", "read" or "none".
 	Permission(ctx context.Context, repo, user string) (string, error)
@@ -92,6 +102,8 @@ type PullRequest struct {
 	Number     int
 	State      string // "open" or "closed"
 	Merged     bool
+	MergedAt   time.Time
+	MergeSHA   string
 	Draft      bool
 	Title      string
 	Body       string

@@ -65,6 +65,9 @@ type Options struct {
 	// CacheDir holds mirrors of the repositories' records; "" for a
 	// temporary folder removed by Close.
 	CacheDir string
+	// Sites, when Sites.Build is set, make the App keep each
+	// installation's story site current.
+	Sites SiteOptions
 	// Notify, when set, is called after the App puts a delivery of its own
 	// in the inbox (Worker.Notify).
 	Notify func()
@@ -88,6 +91,8 @@ type App struct {
 	files   *filesCache
 	tmpDir  string
 	notify  func()
+	sites   SiteOptions
+	builds  builds
 }
 
 // New makes an App.
@@ -96,7 +101,11 @@ func New(opts Options) (*App, error) {
 		return nil, errors.New("app: GitHub and Store are required")
 	}
 	a := &App{gh: opts.GitHub, store: opts.Store, log: opts.Log, metrics: opts.Metrics, now: opts.Now,
-		appID: opts.AppID, siteURL: opts.SiteURL, notify: opts.Notify}
+		appID: opts.AppID, siteURL: opts.SiteURL, notify: opts.Notify, sites: opts.Sites,
+		builds: builds{latest: map[int64]string{}}}
+	if a.sites.Build != nil && a.sites.Dir == "" {
+		return nil, errors.New("app: Sites.Dir is required to keep sites")
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -154,13 +163,26 @@ func (a *App) Close() error {
 
 // event is the part of a webhook payload the App reads.
 type event struct {
-	Action       string             `json:"action"`
-	Installation struct{ ID int64 } `json:"installation"`
-	Repository   *eventRepo         `json:"repository"`
-	Sender       eventUser          `json:"sender"`
-	Ref          string             `json:"ref"`
-	PullRequest  *eventPR           `json:"pull_request"`
-	CheckSuite   *struct {
+	Action       string `json:"action"`
+	Installation struct {
+		ID      int64      `json:"id"`
+		Account *eventUser `json:"account"`
+	} `json:"installation"`
+	Repository  *eventRepo `json:"repository"`
+	Sender      eventUser  `json:"sender"`
+	Ref         string     `json:"ref"`
+	PullRequest *eventPR   `json:"pull_request"`
+	// push
+	Commits []struct {
+		Added    []string `json:"added"`
+		Modified []string `json:"modified"`
+		Removed  []string `json:"removed"`
+	} `json:"commits"`
+	// installation_repositories
+	RepositoriesRemoved []struct {
+		FullName string `json:"full_name"`
+	} `json:"repositories_removed"`
+	CheckSuite *struct {
 		HeadSHA      string        `json:"head_sha"`
 		PullRequests []eventPRLink `json:"pull_requests"`
 	} `json:"check_suite"`
@@ -183,8 +205,24 @@ type event struct {
 }
 
 type eventRepo struct {
-	FullName      string `json:"full_name"`
-	DefaultBranch string `json:"default_branch"`
+	FullName      string     `json:"full_name"`
+	DefaultBranch string     `json:"default_branch"`
+	Owner         *eventUser `json:"owner"`
+}
+
+// account is the login of the account the event's installation belongs to.
+func (ev *event) account() string {
+	if ev.Installation.Account != nil && ev.Installation.Account.Login != "" {
+		return ev.Installation.Account.Login
+	}
+	if ev.Repository != nil && ev.Repository.Owner != nil {
+		return ev.Repository.Owner.Login
+	}
+	if ev.Repository != nil {
+		owner, _, _ := strings.Cut(ev.Repository.FullName, "/")
+		return owner
+	}
+	return ""
 }
 
 type eventUser struct {
@@ -237,8 +275,11 @@ func (p *eventPR) pullRequest(repo string) PullRequest {
 
 // Process handles one delivery (the Worker's Processor).
 func (a *App) Process(ctx context.Context, d Delivery) error {
-	if d.Event == EventRecheck {
+	switch d.Event {
+	case EventRecheck:
 		return a.onRecheck(ctx, d)
+	case EventBuild:
+		return a.onBuild(ctx, d)
 	}
 	var ev event
 	if err := json.Unmarshal(d.Payload, &ev); err != nil {
@@ -251,12 +292,16 @@ func (a *App) Process(ctx context.Context, d Delivery) error {
 	log := a.log.With("delivery", d.ID, "event", d.Event, "action", ev.Action, "installation", ev.Installation.ID, "repository", repo)
 	switch d.Event {
 	case "installation", "installation_repositories":
-		log.Info("installation changed")
-		return nil
+		return a.onInstallation(ctx, log, d.Event, &ev)
 	case "push":
-		if ev.Repository != nil && ev.Ref == "refs/heads/"+ev.Repository.DefaultBranch {
-			a.repos.Invalidate(repo)
-			log.Debug("default branch moved: configuration and records will be read again")
+		if ev.Repository == nil || ev.Ref != "refs/heads/"+ev.Repository.DefaultBranch {
+			return nil
+		}
+		relevant := a.pushTouchesRecords(repo, &ev)
+		a.repos.Invalidate(repo)
+		log.Debug("default branch moved: configuration and records will be read again", "records_changed", relevant)
+		if relevant && ev.Installation.ID != 0 {
+			return a.RequestBuild(ctx, ev.Installation.ID, ev.account(), "push to "+repo)
 		}
 		return nil
 	}
@@ -310,7 +355,13 @@ func (a *App) onPullRequest(ctx context.Context, log *slog.Logger, c Client, rep
 		return fmt.Errorf("read %s#%d: %w", repo, sent.Number, err)
 	}
 	if pr.State != "open" {
-		return a.closed(ctx, log, c, ev.Installation.ID, repo, pr.Number)
+		if err := a.closed(ctx, log, c, ev.Installation.ID, repo, pr.Number); err != nil {
+			return err
+		}
+		if pr.Merged {
+			return a.captureIntent(ctx, log, c, ev.Installation.ID, ev.account(), pr)
+		}
+		return nil
 	}
 	if pr.HeadSHA != sent.HeadSHA {
 		// The branch moved since: the event for the new head checks it.

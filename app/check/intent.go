@@ -188,8 +188,26 @@ func (e *evaluation) findIntent() {
 	}
 	lines := strings.Split(e.body, "\n")
 	hs, fenced := parseHeadings(lines)
+	if best, ok := bestIntent(lines, hs, fenced, e.cfg.Intent.Headings, e.template); ok {
+		e.v.Intent = &IntentSection{Heading: strings.TrimSpace(best.h.text), Line: best.h.line + 1, Words: best.words}
+	}
+}
+
+// intentSpan is a section under an intent heading: the lines from h.body
+// to end (excluded), and how many of their words are the author's own.
+type intentSpan struct {
+	h     heading
+	end   int
+	words int
+}
+
+// bestIntent finds the best section of a body's lines (newlines
+// normalised, comments blanked) under one of headings: the one with the
+// most words of the author's own, the first among equals. ok is false when
+// there is none.
+func bestIntent(lines []string, hs []heading, fenced []bool, headings []string, template map[string]bool) (best intentSpan, ok bool) {
 	for k, h := range hs {
-		if !isIntentHeading(h.text, e.cfg.Intent.Headings) {
+		if !isIntentHeading(h.text, headings) {
 			continue
 		}
 		end := len(lines)
@@ -204,18 +222,20 @@ func (e *evaluation) findIntent() {
 			if fenced[i] && fenceLine.MatchString(lines[i]) {
 				continue // a fence's delimiter, such as ```go
 			}
-			words += e.lineWords(lines[i])
+			words += lineWords(lines[i], template)
 		}
-		if e.v.Intent == nil || words > e.v.Intent.Words {
-			e.v.Intent = &IntentSection{Heading: strings.TrimSpace(h.text), Line: h.line + 1, Words: words}
+		if !ok || words > best.words {
+			best, ok = intentSpan{h: h, end: end, words: words}, true
 		}
 	}
+	return best, ok
 }
 
-// lineWords counts the words of one line that are the author's own.
-func (e *evaluation) lineWords(line string) int {
+// lineWords counts the words of one line that are the author's own, given
+// the template's lines (templateLines).
+func lineWords(line string, template map[string]bool) int {
 	key := lineKey(line)
-	if key == "" || e.template[key] {
+	if key == "" || template[key] {
 		return 0
 	}
 	if todoLine.MatchString(key) {
@@ -229,6 +249,84 @@ func (e *evaluation) lineWords(line string) int {
 	s = linkTarget.ReplaceAllString(s, "]")
 	s = noResponse.ReplaceAllString(s, " ")
 	return countWords(s)
+}
+
+// IntentText returns the markdown of the best section of a pull request's
+// body under one of cfg.Headings, the section Evaluate finds
+// (Verdict.Intent) when given the same body, configuration and template
+// (the repository's pull request template): the lines under its heading,
+// without the heading itself, and without what is not the author's words:
+// HTML comments, the template's lines, placeholders, TODO lines, "_No
+// response_" and the prompts of the snippet the check suggests. A line that
+// lost some of its text has its spaces collapsed; runs of blank lines
+// become one; fenced code is kept as written. Newlines are "\n". It is ""
+// when the body has no such section, or the best one has no word of the
+// author's own; a section with fewer words than cfg.MinWords still has its
+// text.
+func IntentText(body string, cfg IntentConfig, template string) string {
+	original := normaliseNewlines(body)
+	blanked := blankComments(original)
+	if strings.TrimSpace(blanked) == "" {
+		return ""
+	}
+	lines, originalLines := strings.Split(blanked, "\n"), strings.Split(original, "\n")
+	hs, fenced := parseHeadings(lines)
+	tmpl := templateLines(template)
+	best, ok := bestIntent(lines, hs, fenced, cfg.Headings, tmpl)
+	if !ok || best.words == 0 {
+		return ""
+	}
+	var out []string
+	pendingBlank := false
+	for i := best.h.body; i < best.end; i++ {
+		line := originalLines[i] // blankComments keeps every line break
+		if !fenced[i] {
+			var keep bool
+			if line, keep = authorLine(lines[i], line, tmpl); !keep {
+				continue
+			}
+			if line == "" {
+				pendingBlank = len(out) > 0
+				continue
+			}
+		}
+		if pendingBlank {
+			out = append(out, "")
+			pendingBlank = false
+		}
+		out = append(out, line)
+	}
+	for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
+		out = out[:len(out)-1] // the blank end of an unclosed fence
+	}
+	return strings.Join(out, "\n")
+}
+
+// emptyItem is a bullet with nothing after it (lineKey keeps a marker that
+// nothing follows). "1." is not one: the engine counts its digit as a word.
+var emptyItem = regexp.MustCompile(`^[-*+]$`)
+
+// authorLine returns what IntentText keeps of a line outside fenced code,
+// given as the engine reads it (comments blanked) and as written: "" for a
+// blank line, keep false for a line with nothing of the author's own.
+func authorLine(line, original string, template map[string]bool) (text string, keep bool) {
+	if strings.TrimSpace(line) == "" {
+		return "", true
+	}
+	key := lineKey(line)
+	if key == "" || emptyItem.MatchString(key) || template[key] || todoLine.MatchString(key) || placeholder.MatchString(key) {
+		return "", false
+	}
+	s := snippetPrompts.ReplaceAllString(line, " ")
+	s = noResponse.ReplaceAllString(s, " ")
+	if strings.TrimSpace(s) == "" {
+		return "", false
+	}
+	if s != original {
+		indent := original[:len(original)-len(strings.TrimLeft(original, " \t"))]
+		s = indent + strings.Join(strings.Fields(s), " ")
+	}
+	return s, true
 }
 
 // countWords counts runs of text that hold a letter or a digit; each

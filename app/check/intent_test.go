@@ -171,3 +171,111 @@ func TestCountWords(t *testing.T) {
 		}
 	}
 }
+
+func TestIntentText(t *testing.T) {
+	template := strings.Join([]string{
+		"## Why",
+		"<!-- What problem does this solve? -->",
+		"Describe the problem this change solves for our users.",
+		"",
+		"## Checklist",
+		"- [ ] I added tests for this change",
+	}, "\n")
+	defaults := DefaultConfig().Intent
+	tests := []struct {
+		name     string
+		body     string
+		cfg      *IntentConfig // nil: the default
+		template string
+		want     string
+	}{
+		{name: "empty body", body: "", want: ""},
+		{name: "only comments", body: "<!-- ## Why -->\n<!-- " + tenWords + " -->", want: ""},
+		{name: "no heading", body: tenWords, want: ""},
+		{name: "a heading in fenced code is not one", body: "```\n## Why\n" + tenWords + "\n```", want: ""},
+		{name: "an ATX section, without its heading", body: "Intro.\n\n## Why\n\n" + tenWords + "\n", want: tenWords},
+		{name: "a setext section", body: "Why\n===\n" + tenWords, want: tenWords},
+		{name: "a bold line section", body: "**Why**:\n" + tenWords + "\n**Testing**\nRan it.", want: tenWords},
+		{name: "the section ends at the next heading of its level", body: "## Why\nSlow carts.\n## Testing\n" + tenWords, want: "Slow carts."},
+		{name: "lower headings stay in the section", body: "## Why\n### In detail\n" + tenWords + "\n# Next\nOther.", want: "### In detail\n" + tenWords},
+		{name: "the best section, not the first", body: "## Context\nSlow carts.\n\n## Why\n" + tenWords, want: tenWords},
+		{name: "the first of equals", body: "## Context\nSlow carts today.\n\n## Why\nCarts are slow.", want: "Slow carts today."},
+		{name: "below min_words still has its text", body: "## Why\nCarts are slow.", want: "Carts are slow."},
+		{name: "a section without words", body: "## Why\n<!-- " + tenWords + " -->\n\n## Testing\nRan it.", want: ""},
+		{name: "an empty answer", body: "### Why\n\n_No response_\n", want: ""},
+		{
+			name: "comments left out, and their spaces",
+			body: "## Why\n<!-- Explain why. -->\nCarts time out <!-- inline -->   because pricing is slow.\n<!--\nmulti-line\n-->\nWe lose customers.",
+			want: "Carts time out because pricing is slow.\n\nWe lose customers.",
+		},
+		{name: "an unclosed comment runs to the end", body: "## Why\nSlow carts.\n<!-- " + tenWords, want: "Slow carts."},
+		{name: "placeholders left out", body: "## Why\n<What problem does this change solve?>\n- <For whom?>\n" + tenWords, want: tenWords},
+		{name: "angle brackets in a sentence stay", body: "## Why\nParsing into Vec<u8> costs an allocation.", want: "Parsing into Vec<u8> costs an allocation."},
+		{name: "TODO lines left out", body: "## Why\nTODO: explain\n" + tenWords + "\nFIXME later", want: tenWords},
+		{name: "empty list items left out", body: "## Why\n- \n* [ ]\n- " + tenWords + "\n1.", want: "- " + tenWords + "\n1."},
+		{
+			name: "the snippet's prompts left out",
+			body: "## Why\n<!-- " + intentPrompt + " -->\n" + intentBlank + " " + tenWords,
+			want: tenWords,
+		},
+		{name: "the snippet as it is", body: "## Why\n<!-- " + intentPrompt + " -->\n" + intentBlank, want: ""},
+		{
+			name:     "template lines left out, ticked or not",
+			body:     "## Why\nDescribe the problem this change solves for our users.\n" + tenWords + "\n\n## Checklist\n- [x] I added tests for this change",
+			template: template,
+			want:     tenWords,
+		},
+		{
+			name:     "only template lines",
+			body:     "## Why\nDescribe the problem this change solves for our users.\n\n## Checklist\n- [x] I added tests for this change",
+			template: template,
+			want:     "",
+		},
+		{
+			name: "markdown kept as written",
+			body: "## Why\n> Carts **time out**, see [the incident](https://status.acme.dev/i/1).\n\n| Service | p99 |\n| --- | --- |\n| pricing | 4 s |\n\n- one\n  - nested\n\n<details><summary>Logs</summary>timeout</details>",
+			want: "> Carts **time out**, see [the incident](https://status.acme.dev/i/1).\n\n| Service | p99 |\n| --- | --- |\n| pricing | 4 s |\n\n- one\n  - nested\n\n<details><summary>Logs</summary>timeout</details>",
+		},
+		{
+			name: "fenced code kept as written, comments and blank lines too",
+			body: "## Why\n" + tenWords + "\n\n```html\n<!-- kept: it is code -->\n\n\n<p>TODO</p>\n```\n\n\nAfter.",
+			want: tenWords + "\n\n```html\n<!-- kept: it is code -->\n\n\n<p>TODO</p>\n```\n\nAfter.",
+		},
+		{name: "an unclosed fence", body: "## Why\n" + tenWords + "\n```\ncode\n\n\n", want: tenWords + "\n```\ncode"},
+		{name: "blank runs become one, ends trimmed", body: "## Why\n\n\n\nA b.\n\n\n\nC d.\n\n\n", want: "A b.\n\nC d."},
+		{name: "CRLF and CR line endings", body: "## Why\r\n\r\nA b.\r\n\r\nC d.\rE f.", want: "A b.\n\nC d.\nE f."},
+		{name: "unicode", body: "## Pourquoi ? Why\n购物车服务每隔几秒就轮询库存 — «café» 🚀", cfg: &IntentConfig{Headings: []string{"Pourquoi"}}, want: "购物车服务每隔几秒就轮询库存 — «café» 🚀"},
+		{name: "configured headings only", body: "## Why\n" + tenWords + "\n\n## Rationale\nCarts time out.", cfg: &IntentConfig{Headings: []string{"Rationale"}}, want: "Carts time out."},
+		{name: "no headings configured", body: "## Why\n" + tenWords, cfg: &IntentConfig{}, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaults
+			if tt.cfg != nil {
+				cfg = *tt.cfg
+			}
+			got := IntentText(tt.body, cfg, tt.template)
+			if got != tt.want {
+				t.Errorf("IntentText(%q) =\n%q\nwant\n%q", tt.body, got, tt.want)
+			}
+
+			// The engine finds the same section, and counts the same
+			// words in the text as in the body.
+			in := input(t)
+			in.Config.Intent = cfg
+			in.PR.Body, in.PR.Template = tt.body, tt.template
+			v := Evaluate(in)
+			if found := v.Intent != nil && v.Intent.Words > 0; found != (got != "") {
+				t.Fatalf("IntentText = %q, but Evaluate finds %+v", got, v.Intent)
+			}
+			if got == "" {
+				return
+			}
+			in.PR.Body = "# " + v.Intent.Heading + "\n" + got
+			again := Evaluate(in)
+			if again.Intent == nil || again.Intent.Words != v.Intent.Words {
+				t.Errorf("the text counts %+v, the body %+v", again.Intent, v.Intent)
+			}
+		})
+	}
+}

@@ -35,6 +35,8 @@ type installation struct {
 	// over the cache over auth.
 	auth *tokenTransport
 	api  *gh.Client
+	// known are the blobs PublishBranch uploaded lately, by repository.
+	known knownBlobs
 }
 
 var _ app.Client = (*installation)(nil)
@@ -186,6 +188,8 @@ func pullRequest(pr *gh.PullRequest, repo string) app.PullRequest {
 		BaseSHA:        pr.GetBase().GetSHA(),
 		DefaultBranch:  pr.GetBase().GetRepo().GetDefaultBranch(),
 		HTMLURL:        pr.GetHTMLURL(),
+		MergedAt:       pr.GetMergedAt().Time,
+		MergeSHA:       pr.GetMergeCommitSHA(),
 	}
 	if out.Repository == "" {
 		out.Repository = repo

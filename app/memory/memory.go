@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,8 @@ type data struct {
 	checkRuns map[checkRunKey]app.CheckRun
 	waivers   map[prKey]app.Waiver
 	openPRs   map[string]map[int][]app.RecordNumber
+	// intents are keyed by repository lower-cased (repoKey) and PR.
+	intents map[prKey]app.Intent
 }
 
 type entry struct {
@@ -67,6 +70,7 @@ func New() *Store {
 		checkRuns:  make(map[checkRunKey]app.CheckRun),
 		waivers:    make(map[prKey]app.Waiver),
 		openPRs:    make(map[string]map[int][]app.RecordNumber),
+		intents:    make(map[prKey]app.Intent),
 	}}
 }
 
@@ -408,6 +412,88 @@ func (s *Store) OpenPRRecords(ctx context.Context, repo string) (map[int][]app.R
 		out[pr] = slices.Clone(recs)
 	}
 	return out, nil
+}
+
+// cleanText makes a text what the SQL stores would store: PostgreSQL text
+// holds neither NUL nor invalid UTF-8, and the stores behave alike.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// repoKey is how intents compare repository names: without case, as
+// GitHub does.
+func repoKey(repo string) string {
+	return strings.ToLower(cleanText(repo))
+}
+
+// cleanIntent makes every text of i what the SQL stores would store, and
+// its lists copies, never nil.
+func cleanIntent(i app.Intent) app.Intent {
+	i.Repository, i.Title, i.Author, i.URL = cleanText(i.Repository), cleanText(i.Title), cleanText(i.Author), cleanText(i.URL)
+	i.MergeSHA, i.Why = cleanText(i.MergeSHA), cleanText(i.Why)
+	i.Records, i.Paths = cleanTexts(i.Records), cleanTexts(i.Paths)
+	return i
+}
+
+func cleanTexts(list []string) []string {
+	out := make([]string, len(list))
+	for k, v := range list {
+		out[k] = cleanText(v)
+	}
+	return out
+}
+
+// SaveIntent stores i, replacing an intent of the same repository (compared
+// without case) and PR.
+func (s *Store) SaveIntent(ctx context.Context, i app.Intent) error {
+	if i.Repository == "" || i.PR <= 0 {
+		return fmt.Errorf("memory store: save intent: no repository or PR number (%q#%d)", i.Repository, i.PR)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.d.mu.Unlock()
+	s.d.intents[prKey{repoKey(i.Repository), i.PR}] = cleanIntent(i)
+	return nil
+}
+
+// Intents returns the intents of repos (compared without case), oldest
+// merge first, then by repository (lower-cased) and PR.
+func (s *Store) Intents(ctx context.Context, repos []string) ([]app.Intent, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.d.mu.Unlock()
+	want := make(map[string]bool, len(repos))
+	for _, r := range repos {
+		want[repoKey(r)] = true
+	}
+	out := []app.Intent{}
+	for k, i := range s.d.intents {
+		if want[k.repo] {
+			i.Records, i.Paths = slices.Clone(i.Records), slices.Clone(i.Paths)
+			out = append(out, i)
+		}
+	}
+	slices.SortFunc(out, func(a, b app.Intent) int {
+		return cmp.Or(a.MergedAt.Compare(b.MergedAt), cmp.Compare(repoKey(a.Repository), repoKey(b.Repository)), cmp.Compare(a.PR, b.PR))
+	})
+	return out, nil
+}
+
+// DeleteIntents forgets every intent of repo (compared without case).
+func (s *Store) DeleteIntents(ctx context.Context, repo string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.d.mu.Unlock()
+	key := repoKey(repo)
+	for k := range s.d.intents {
+		if k.repo == key {
+			delete(s.d.intents, k)
+		}
+	}
+	return nil
 }
 
 // Ping reports an error once the store is closed.

@@ -69,6 +69,22 @@ CREATE TABLE open_pr_records (
 	PRIMARY KEY (repository, pr, position)
 );
 `},
+	{2, "intents", `
+CREATE TABLE intents (
+	repo_key   TEXT        NOT NULL, -- the repository lower-cased: names compare without case
+	pr         INTEGER     NOT NULL,
+	repository TEXT        NOT NULL, -- as last saved
+	title      TEXT        NOT NULL,
+	author     TEXT        NOT NULL,
+	url        TEXT        NOT NULL,
+	merged_at  TIMESTAMPTZ,
+	merge_sha  TEXT        NOT NULL,
+	why        TEXT        NOT NULL,
+	records    TEXT[]      NOT NULL,
+	paths      TEXT[]      NOT NULL,
+	PRIMARY KEY (repo_key, pr)
+);
+`},
 }
 
 // migrate brings the schema up to date in one transaction. Replicas that

@@ -125,10 +125,36 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	}
 }
 
+// TestMigrationFromVersion1 opens a schema made before intents: it gains
+// them and keeps what it held.
+func TestMigrationFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	u := newSchema(t)
+	s, err := open(ctx, u, migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(ctx, storetest.NewDelivery("old", "", storetest.T0)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openURL(t, u)
+	if _, err := s.Delivery(ctx, "old"); err != nil {
+		t.Errorf("the delivery stored before the migration: %v", err)
+	}
+	i := storetest.NewIntent("o/r", 1, storetest.T0)
+	if err := s.SaveIntent(ctx, i); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Intents(ctx, []string{"o/r"}); err != nil || len(got) != 1 {
+		t.Errorf("Intents after the migration = %d intents, %v; want 1", len(got), err)
+	}
+}
+
 func TestMigrationFailureLeavesNothing(t *testing.T) {
 	u := newSchema(t)
 	steps := append(migrations[:len(migrations):len(migrations)], migration{len(migrations) + 1, "broken", `CREATE TABLE extra (x int); SELECT nonsense FROM nowhere;`})
-	if _, err := open(context.Background(), u, steps); err == nil || !strings.Contains(err.Error(), "migration 2 (broken)") {
+	if _, err := open(context.Background(), u, steps); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d (broken)", len(migrations)+1)) {
 		t.Fatalf("Open with a broken migration = %v, want an error naming it", err)
 	}
 	conn, err := pgx.Connect(context.Background(), u)

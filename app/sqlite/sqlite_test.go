@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,11 +164,41 @@ func TestMigrationsApplyOnceWhenOpenedTogether(t *testing.T) {
 	}
 }
 
+// TestMigrationFromVersion1 opens a database made before intents: it gains
+// them and keeps what it held.
+func TestMigrationFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "backstory.db")
+	s, err := open(ctx, path, defaults, migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(ctx, storetest.NewDelivery("old", "", storetest.T0)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Delivery(ctx, "old"); err != nil {
+		t.Errorf("the delivery stored before the migration: %v", err)
+	}
+	i := storetest.NewIntent("o/r", 1, storetest.T0)
+	if err := s.SaveIntent(ctx, i); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Intents(ctx, []string{"o/r"}); err != nil || len(got) != 1 {
+		t.Errorf("Intents after the migration = %d intents, %v; want 1", len(got), err)
+	}
+}
+
 func TestMigrationFailureLeavesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "backstory.db")
 	steps := append(migrations[:len(migrations):len(migrations)], migration{len(migrations) + 1, "broken", `CREATE TABLE extra (x); SELECT nonsense FROM nowhere;`})
 	_, err := open(context.Background(), path, defaults, steps)
-	if err == nil || !strings.Contains(err.Error(), "migration 2 (broken)") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d (broken)", len(migrations)+1)) {
 		t.Fatalf("Open with a broken migration = %v, want an error naming it", err)
 	}
 	db, err := sql.Open("sqlite", path)

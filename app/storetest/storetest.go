@@ -19,6 +19,19 @@
 //     again, even once its lease has expired.
 //   - Bury sets DoneAt, like Complete.
 //   - Times round-trip to the microsecond (PostgreSQL keeps no more).
+//   - Intents compare repository names without case everywhere: in
+//     SaveIntent's replacing, in Intents' filter and order (equal merge
+//     times are ordered by the lower-cased name's bytes, then PR), and in
+//     DeleteIntents. An intent keeps its Repository as last saved. A zero
+//     MergedAt is the oldest.
+//   - Intents never returns nil, nor nil Records or Paths: what was saved
+//     nil or empty comes back as an empty list (JSON []). Intents of no
+//     repositories is empty, not every intent.
+//   - SaveIntent refuses an empty Repository or a PR below 1.
+//   - An intent's texts are stored alike by every store: each NUL, and each
+//     run of bytes that is not UTF-8, becomes U+FFFD (PostgreSQL text holds
+//     neither); everything else round-trips exactly, Why up to 1 MB and
+//     more, Paths up to GitHub's 3,000 and more.
 package storetest
 
 import (
@@ -89,6 +102,10 @@ func run(t *testing.T, open Open, durable bool) {
 		{"CheckRuns", testCheckRuns},
 		{"Waivers", testWaivers},
 		{"OpenPRRecords", testOpenPRRecords},
+		{"Intents", testIntents},
+		{"IntentRoundTrips", testIntentRoundTrips},
+		{"IntentAwkwardText", testIntentAwkwardText},
+		{"IntentArguments", testIntentArguments},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Reopen", testReopen},
 		{"Closed", testClosed},
@@ -949,6 +966,11 @@ func testReopen(t *testing.T, open Open) {
 	must(t, s.SaveWaiver(ctx, app.Waiver{Repository: "o/r", PR: 3, By: "alice", At: T0}))
 	recs := []app.RecordNumber{{Folder: "adr", Number: 4, Path: "adr/0004-x.md"}}
 	must(t, s.SetOpenPRRecords(ctx, "o/r", 3, recs))
+	kept := NewIntent("Octo-Org/Hello", 3, T0.Add(time.Microsecond))
+	kept.Why = strings.Repeat("Pourquoi — 理由は性能です。", 1000)
+	kept.Records = nil
+	saveIntents(t, s, kept, NewIntent("octo-org/gone", 1, T0))
+	must(t, s.DeleteIntents(ctx, "octo-org/gone"))
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -967,6 +989,8 @@ func testReopen(t *testing.T, open Open) {
 	sameCheckRun(t, s, run)
 	sameWaiver(t, s, app.Waiver{Repository: "o/r", PR: 3, By: "alice", At: T0})
 	sameOpenPRs(t, s, "o/r", map[int][]app.RecordNumber{3: recs})
+	kept.Records = []string{}
+	sameIntents(t, "Intents after reopen", intents(t, s, "octo-org/hello", "octo-org/gone"), kept)
 	if ok, err := s.Enqueue(ctx, NewDelivery("c", "", T0)); ok || err != nil {
 		t.Errorf("Enqueue of a stored id after reopen = %v, %v; want false, nil", ok, err)
 	}
@@ -988,5 +1012,14 @@ func testClosed(t *testing.T, open Open) {
 	}
 	if _, err := s.Claim(ctx, "w", 1, T0, time.Minute); err == nil {
 		t.Error("Claim after Close: no error")
+	}
+	if err := s.SaveIntent(ctx, NewIntent("o/r", 1, T0)); err == nil {
+		t.Error("SaveIntent after Close: no error")
+	}
+	if _, err := s.Intents(ctx, []string{"o/r"}); err == nil {
+		t.Error("Intents after Close: no error")
+	}
+	if err := s.DeleteIntents(ctx, "o/r"); err == nil {
+		t.Error("DeleteIntents after Close: no error")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"github.com/backstory-dev/backstory/app/github"
 	"github.com/backstory-dev/backstory/app/postgres"
 	"github.com/backstory-dev/backstory/app/store"
+	"github.com/backstory-dev/backstory/content"
+	"github.com/backstory-dev/backstory/site"
 	"github.com/backstory-dev/backstory/webhooks"
 )
 
@@ -40,6 +43,8 @@ var serveDefaults = map[string]any{
 	"cache.ttl":            "10m",
 	"server.shutdown_wait": "20s",
 	"server.lease":         "2m",
+	"site.dir":             "",
+	"site.base_url":        "/",
 }
 
 func (c *cli) serveCommand() *cobra.Command {
@@ -65,6 +70,11 @@ win):
                                                        postgres://… for PostgreSQL)
   server.lease             BACKSTORY_SERVER_LEASE     (default 2m: how long a delivery
                                                        stays with a worker that died)
+  site.dir                 BACKSTORY_SITE_DIR         (default none: keep no sites; else each
+                                                       organisation's story site is built in
+                                                       DIR/<account>/ and, when the org's
+                                                       .github/backstory.yml says site.pages,
+                                                       published to a Pages branch)
 
 It refuses to start without an app id, a readable private key and a webhook
 secret.`,
@@ -105,6 +115,8 @@ type serverConfig struct {
 	RedeliverOver  time.Duration
 	ShutdownWait   time.Duration
 	Lease          time.Duration
+	SiteDir        string
+	SiteBaseURL    string
 }
 
 // serveConfig reads the settings and refuses, with what to do, when the
@@ -184,6 +196,8 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 		cfg.WebURL = webURLFor(u)
 	}
 	cfg.SiteURL = v.GetString("site.url")
+	cfg.SiteDir = v.GetString("site.dir")
+	cfg.SiteBaseURL = v.GetString("site.base_url")
 	cfg.Listen = v.GetString("server.listen")
 	cfg.Workers = v.GetInt("server.workers")
 	cfg.StoreURL = v.GetString("store.url")
@@ -238,9 +252,16 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 		return fmt.Errorf("github: %w", err)
 	}
 	var worker *app.Worker
+	sites := app.SiteOptions{}
+	if cfg.SiteDir != "" {
+		sites = app.SiteOptions{Dir: cfg.SiteDir, Build: func(ctx context.Context, corpus *content.Corpus, out string) error {
+			_, err := site.Build(ctx, corpus, site.Options{OutputDir: out, BaseURL: cfg.SiteBaseURL, Title: filepath.Base(out)})
+			return err
+		}}
+	}
 	a, err := app.New(app.Options{GitHub: gh, Store: st, Log: log, Metrics: metrics, AppID: cfg.AppID,
 		WebURL: cfg.WebURL, SiteURL: cfg.SiteURL, CacheDir: cfg.CacheDir, CacheTTL: cfg.CacheTTL,
-		Notify: func() { worker.Notify() }})
+		Notify: func() { worker.Notify() }, Sites: sites})
 	if err != nil {
 		return err
 	}

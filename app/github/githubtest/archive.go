@@ -176,7 +176,11 @@ func (s *Server) tarball(r *repo, c *commitObj) ([]byte, error) {
 			continue
 		}
 		data := s.objects.blobs[e.item.sha]
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: top + e.path, Mode: 0o664, Size: int64(len(data)), ModTime: mod, Uname: "root", Gname: "root"}); err != nil {
+		perm := int64(0o664)
+		if e.item.mode == modeExecutable {
+			perm = 0o775
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: top + e.path, Mode: perm, Size: int64(len(data)), ModTime: mod, Uname: "root", Gname: "root"}); err != nil {
 			return nil, err
 		}
 		if _, err := tw.Write(data); err != nil {

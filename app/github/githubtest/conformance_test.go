@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestResponsesMatchTheDescription calls every operation the fake
@@ -30,6 +31,15 @@ func TestResponsesMatchTheDescription(t *testing.T) {
 	s.AddCheckRun("acme/widgets", CheckRun{AppID: 99, Name: "other", HeadSHA: head, Conclusion: "success", Title: "t", Summary: "s"})
 
 	grant(s, 42, "issues", "write")
+	grant(s, 42, "contents", "write")
+	// The Git Data objects the steps write, computed as git computes them.
+	blob := gitHash("blob", []byte("hello\n"))
+	script := gitHash("blob", []byte("#!/bin/sh\n"))
+	tree := newObjectStore().putTreeModes(map[string]string{"site/index.html": blob, "run.sh": script}, map[string]string{"run.sh": modeExecutable})
+	mainHead := s.Branch("acme/widgets", "main")
+	when := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	author := signature{name: "Publisher", email: "publisher@example.com", when: when}
+	commit := newObjectStore().writeCommit(tree, mainHead, author, author, "Publish\n").sha
 	app := s.asApp(t)
 	inst := s.asInstallation(t, 42)
 	anon := s.anonymous(t)
@@ -78,7 +88,26 @@ func TestResponsesMatchTheDescription(t *testing.T) {
 		{inst, "GET", "repos/acme/widgets/collaborators/alice/permission", nil, "repos/get-collaborator-permission-level", 200},
 		{inst, "POST", "repos/acme/widgets/issues/1/comments", map[string]any{"body": "hello"}, "issues/create-comment", 201},
 		{inst, "POST", "repos/acme/widgets/check-runs", map[string]any{"name": "x"}, "checks/create", 422},
+		{inst, "POST", "repos/acme/widgets/git/blobs", map[string]any{"content": "aGVsbG8K", "encoding": "base64"}, "git/create-blob", 201},
+		{inst, "GET", "repos/acme/widgets/git/blobs/" + blob, nil, "git/get-blob", 200},
+		{inst, "GET", "repos/acme/widgets/git/blobs/" + script, nil, "git/get-blob", 404},
+		{inst, "POST", "repos/acme/widgets/git/trees", map[string]any{"tree": []any{
+			map[string]any{"path": "site/index.html", "mode": "100644", "type": "blob", "sha": blob},
+			map[string]any{"path": "run.sh", "mode": "100755", "type": "blob", "content": "#!/bin/sh\n"},
+		}}, "git/create-tree", 201},
+		{inst, "POST", "repos/acme/widgets/git/commits", map[string]any{"message": "Publish\n", "tree": tree, "parents": []string{mainHead},
+			"author": map[string]any{"name": "Publisher", "email": "publisher@example.com", "date": "2024-05-01T12:00:00Z"}}, "git/create-commit", 201},
+		{inst, "GET", "repos/acme/widgets/git/commits/" + commit, nil, "git/get-commit", 200},
+		{inst, "POST", "repos/acme/widgets/git/refs", map[string]any{"ref": "refs/heads/gh-pages", "sha": commit}, "git/create-ref", 201},
+		{inst, "POST", "repos/acme/widgets/git/refs", map[string]any{"ref": "refs/heads/gh-pages", "sha": commit}, "git/create-ref", 422},
+		{inst, "GET", "repos/acme/widgets/git/ref/heads/gh-pages", nil, "git/get-ref", 200},
+		{inst, "GET", "repos/acme/widgets/git/ref/heads/nope", nil, "git/get-ref", 404},
+		{inst, "PATCH", "repos/acme/widgets/git/refs/heads/main", map[string]any{"sha": commit}, "git/update-ref", 200},
+		{inst, "PATCH", "repos/acme/widgets/git/refs/heads/main", map[string]any{"sha": mainHead}, "git/update-ref", 422},
+		{inst, "POST", "repos/acme/secret/git/blobs", map[string]any{"content": "x"}, "git/create-blob", 201},
+		{inst, "GET", "repos/acme/empty/git/ref/heads/main", nil, "git/get-ref", 409},
 	}
+	s.AddRepo("acme/empty", RepoOptions{})
 	s.ExpectViolation(`"head_sha" wasn't supplied.`)
 
 	deliveries := s.sortedDeliveriesLocked()

@@ -26,6 +26,13 @@
 //	// … run the App with base URL gh.URL(), App id gh.AppID, key gh.PrivateKeyPEM() …
 //	runs := gh.CheckRuns("acme/widgets")
 //
+// The Git Data API writes as GitHub's does (blobs, trees, commits, and
+// branch refs created and fast-forwarded), with installation permission
+// contents: write, which the manifest's defaults lack: a test that writes
+// grants it with SetInstallationPermissions. Files, FileMode and Commits
+// show what a branch then holds; the contents, trees and tarball
+// endpoints serve it too. See gitdata.go for the rules kept.
+//
 // Payload and Payloads give GitHub's example webhook payloads (those of
 // the shared corpus, corpus/webhooks/), for tests that deliver real bodies
 // to the App.
@@ -64,6 +71,12 @@
 //     run on a commit the repository does not have ("No commit found for
 //     SHA"), the conclusion stale, annotation columns across lines. These
 //     are recorded as violations too.
+//   - Git Data refusals that answer a race between writers (a ref that
+//     exists, an update that is not a fast forward, a ref that is gone)
+//     are 422s as on GitHub but not violations: a correct client meets
+//     them. Objects that do not exist are violations. A repository with no
+//     commit answers 409 "Git Repository is empty." to the Git Data API.
+//     Tags, merge commits, symlinks and submodules are not modelled (501).
 //   - A path parameter of the wrong type (/pulls/abc) is answered 404, as
 //     GitHub's router answers it, and recorded as a violation.
 //   - per_page above 100 is clamped to 100, as GitHub does, not refused.

@@ -23,19 +23,39 @@ type objectStore struct {
 // treeItem is one entry of a git tree object.
 type treeItem struct {
 	name string
-	mode string // "100644" for a file, "040000" for a tree (written "40000")
+	mode string // "100644" for a file, "100755" for an executable, "040000" for a tree (written "40000")
 	sha  string
 }
 
 func (t treeItem) isTree() bool { return t.mode == "040000" }
 
+// Git's file modes, as the Git Data API spells them.
+const (
+	modeFile       = "100644"
+	modeExecutable = "100755"
+	modeTree       = "040000"
+)
+
+// signature is a commit's author or committer.
+type signature struct {
+	name, email string
+	when        time.Time
+}
+
+func (g signature) String() string {
+	return fmt.Sprintf("%s <%s> %d +0000", g.name, g.email, g.when.Unix())
+}
+
 type commitObj struct {
-	sha     string
-	tree    string
-	parent  string // "" for a root commit
-	message string
-	time    time.Time
-	files   map[string]string // path -> blob sha, flattened
+	sha       string
+	tree      string
+	parent    string // "" for a root commit
+	message   string // as written in the commit object
+	time      time.Time
+	author    signature
+	committer signature
+	files     map[string]string // path -> blob sha, flattened
+	modes     map[string]string // path -> mode, for files not "100644"
 }
 
 func newObjectStore() *objectStore {
@@ -61,29 +81,40 @@ func (o *objectStore) putBlob(data []byte) string {
 // putTree writes the tree of a flattened file list and its subtrees, and
 // returns its sha.
 func (o *objectStore) putTree(files map[string]string) string {
+	return o.putTreeModes(files, nil)
+}
+
+// putTreeModes is putTree with the modes of the files that are not plain
+// files ("100755"); a path modes does not name is "100644".
+func (o *objectStore) putTreeModes(files, modes map[string]string) string {
 	type dir struct {
-		files map[string]string
+		files map[string]treeItem
 		dirs  map[string]*dir
 	}
-	root := &dir{files: map[string]string{}, dirs: map[string]*dir{}}
+	root := &dir{files: map[string]treeItem{}, dirs: map[string]*dir{}}
 	for p, sha := range files {
 		d := root
 		parts := strings.Split(p, "/")
 		for _, part := range parts[:len(parts)-1] {
 			sub := d.dirs[part]
 			if sub == nil {
-				sub = &dir{files: map[string]string{}, dirs: map[string]*dir{}}
+				sub = &dir{files: map[string]treeItem{}, dirs: map[string]*dir{}}
 				d.dirs[part] = sub
 			}
 			d = sub
 		}
-		d.files[parts[len(parts)-1]] = sha
+		mode := modes[p]
+		if mode == "" {
+			mode = modeFile
+		}
+		name := parts[len(parts)-1]
+		d.files[name] = treeItem{name: name, mode: mode, sha: sha}
 	}
 	var write func(d *dir) string
 	write = func(d *dir) string {
 		var items []treeItem
-		for name, sha := range d.files {
-			items = append(items, treeItem{name: name, mode: "100644", sha: sha})
+		for _, it := range d.files {
+			items = append(items, it)
 		}
 		for name, sub := range d.dirs {
 			items = append(items, treeItem{name: name, mode: "040000", sha: write(sub)})
@@ -118,22 +149,52 @@ func sortTree(items []treeItem) {
 	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
 }
 
-// putCommit writes a commit over parent with files, and returns it.
-func (o *objectStore) putCommit(parent *commitObj, files map[string]string, message string, when time.Time) *commitObj {
-	tree := o.putTree(files)
+// putCommit writes a commit over parent with files (modes as putTreeModes
+// takes them), and returns it.
+func (o *objectStore) putCommit(parent *commitObj, files, modes map[string]string, message string, when time.Time) *commitObj {
+	tree := o.putTreeModes(files, modes)
+	parentSHA := ""
+	if parent != nil {
+		parentSHA = parent.sha
+	}
+	who := signature{name: "githubtest", email: "githubtest@example.com", when: when}
+	return o.writeCommit(tree, parentSHA, who, who, message+"\n")
+}
+
+// writeCommit writes a commit of tree (which must exist) over parent (""
+// for a root commit), with message exactly as given, and returns it.
+func (o *objectStore) writeCommit(tree, parent string, author, committer signature, message string) *commitObj {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "tree %s\n", tree)
-	if parent != nil {
-		fmt.Fprintf(&buf, "parent %s\n", parent.sha)
+	if parent != "" {
+		fmt.Fprintf(&buf, "parent %s\n", parent)
 	}
-	stamp := fmt.Sprintf("%d +0000", when.Unix())
-	fmt.Fprintf(&buf, "author githubtest <githubtest@example.com> %s\ncommitter githubtest <githubtest@example.com> %s\n\n%s\n", stamp, stamp, message)
-	c := &commitObj{sha: gitHash("commit", buf.Bytes()), tree: tree, message: message, time: when, files: files}
-	if parent != nil {
-		c.parent = parent.sha
+	fmt.Fprintf(&buf, "author %s\ncommitter %s\n\n%s", author, committer, message)
+	sha := gitHash("commit", buf.Bytes())
+	if c, ok := o.commits[sha]; ok {
+		return c
 	}
+	files, modes := o.flatten(tree)
+	c := &commitObj{sha: sha, tree: tree, parent: parent, message: message, time: committer.when,
+		author: author, committer: committer, files: files, modes: modes}
 	o.commits[c.sha] = c
 	return c
+}
+
+// flatten lists the files of a tree by path, with the modes of those that
+// are not "100644".
+func (o *objectStore) flatten(tree string) (files, modes map[string]string) {
+	files, modes = map[string]string{}, map[string]string{}
+	for _, e := range o.walkTree(tree, true) {
+		if e.item.isTree() {
+			continue
+		}
+		files[e.path] = e.item.sha
+		if e.item.mode != modeFile {
+			modes[e.path] = e.item.mode
+		}
+	}
+	return files, modes
 }
 
 // walkEntry is one entry of a recursive tree listing.
@@ -163,6 +224,11 @@ func (o *objectStore) walkTree(sha string, recursive bool) []walkEntry {
 	}
 	walk(sha, "")
 	return out
+}
+
+// isAncestor reports whether commit a is b or one of b's ancestors.
+func (o *objectStore) isAncestor(a, b string) bool {
+	return o.ancestors(b)[a]
 }
 
 // ancestors returns the commits reachable from sha, itself included.

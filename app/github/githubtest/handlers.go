@@ -31,6 +31,14 @@ func init() {
 		"repos/get":                      (*Server).getRepo,
 		"repos/get-content":              (*Server).getContent,
 		"git/get-tree":                   (*Server).getTree,
+		"git/create-tree":                (*Server).createTree,
+		"git/create-blob":                (*Server).createBlob,
+		"git/get-blob":                   (*Server).getBlob,
+		"git/create-commit":              (*Server).createCommit,
+		"git/get-commit":                 (*Server).getGitCommit,
+		"git/get-ref":                    (*Server).getRef,
+		"git/create-ref":                 (*Server).createRef,
+		"git/update-ref":                 (*Server).updateRef,
 		"repos/download-tarball-archive": (*Server).tarballLink,
 		"pulls/get":                      (*Server).getPull,
 		"pulls/list":                     (*Server).listPulls,
@@ -459,7 +467,7 @@ func (s *Server) getTree(req *request) reply {
 	r := req.repo
 	ref := req.params["tree_sha"]
 	sha := ""
-	if _, ok := s.objects.trees[strings.ToLower(ref)]; ok && s.treeVisible(r, strings.ToLower(ref)) {
+	if _, ok := s.objects.trees[strings.ToLower(ref)]; ok && s.visible(r)[strings.ToLower(ref)] {
 		sha = strings.ToLower(ref)
 	} else if c := s.resolveCommit(r, ref); c != nil {
 		sha = c.tree
@@ -468,46 +476,7 @@ func (s *Server) getTree(req *request) reply {
 		return notFound()
 	}
 	_, recursive := req.query["recursive"]
-	entries := s.objects.walkTree(sha, recursive)
-	truncated := len(entries) > s.treeLimit
-	if truncated {
-		entries = entries[:s.treeLimit]
-	}
-	items := []any{}
-	for _, e := range entries {
-		it := map[string]any{"path": e.path, "mode": e.item.mode, "sha": e.item.sha}
-		if e.item.isTree() {
-			it["type"] = "tree"
-			it["url"] = req.base + "repos/" + r.fullName() + "/git/trees/" + e.item.sha
-		} else {
-			it["type"] = "blob"
-			it["size"] = e.size
-			it["url"] = req.base + "repos/" + r.fullName() + "/git/blobs/" + e.item.sha
-		}
-		items = append(items, it)
-	}
-	return jsonReply(http.StatusOK, map[string]any{
-		"sha":       sha,
-		"url":       req.base + "repos/" + r.fullName() + "/git/trees/" + sha,
-		"tree":      items,
-		"truncated": truncated,
-	})
-}
-
-// treeVisible reports whether a tree sha belongs to a commit r can see.
-func (s *Server) treeVisible(r *repo, sha string) bool {
-	for c := range r.commits {
-		co := s.objects.commits[c]
-		if co.tree == sha {
-			return true
-		}
-		for _, e := range s.objects.walkTree(co.tree, true) {
-			if e.item.sha == sha {
-				return true
-			}
-		}
-	}
-	return false
+	return jsonReply(http.StatusOK, s.treeJSON(req, r, sha, recursive))
 }
 
 func (s *Server) tarballLink(req *request) reply {

@@ -18,6 +18,7 @@ type repo struct {
 	forkOf        string            // full name of the parent, "" when not a fork
 	branches      map[string]string // branch -> head commit sha
 	commits       map[string]bool   // commits made on this repository
+	created       map[string]bool   // blobs and trees written through the Git Data API
 	pulls         map[int]*pull
 	nextNumber    int
 	checkRuns     []*checkRun
@@ -77,6 +78,7 @@ func (s *Server) addRepo(fullName string, opts RepoOptions) *repo {
 			name:      name,
 			branches:  map[string]string{},
 			commits:   map[string]bool{},
+			created:   map[string]bool{},
 			pulls:     map[int]*pull{},
 			suites:    map[string]int64{},
 			comments:  map[int][]Comment{},
@@ -190,7 +192,7 @@ func (s *Server) Commit(repoName, branch string, files map[string][]byte, delete
 		branch = r.defaultBranch
 	}
 	var parent *commitObj
-	tree := map[string]string{}
+	tree, modes := map[string]string{}, map[string]string{}
 	if head, ok := r.branches[branch]; ok {
 		parent = s.objects.commits[head]
 	} else if head, ok := r.branches[r.defaultBranch]; ok {
@@ -200,6 +202,9 @@ func (s *Server) Commit(repoName, branch string, files map[string][]byte, delete
 	if parent != nil {
 		for p, sha := range parent.files {
 			tree[p] = sha
+		}
+		for p, m := range parent.modes {
+			modes[p] = m // a rewritten file keeps its mode, as in git
 		}
 	}
 	paths := make([]string, 0, len(files))
@@ -217,21 +222,105 @@ func (s *Server) Commit(repoName, branch string, files map[string][]byte, delete
 	for _, p := range deletes {
 		delete(tree, strings.Trim(p, "/"))
 	}
+	for p := range modes {
+		if _, ok := tree[p]; !ok {
+			delete(modes, p)
+		}
+	}
 	now := s.now()
 	msg := fmt.Sprintf("Commit %d to %s", len(s.objects.commits)+1, branch)
-	c := s.objects.putCommit(parent, tree, msg, now)
-	r.branches[branch] = c.sha
+	c := s.objects.putCommit(parent, tree, modes, msg, now)
 	r.commits[c.sha] = true
-	r.pushedAt, r.updatedAt = now.Truncate(time.Second), now.Truncate(time.Second)
+	s.moveBranch(r, branch, c.sha)
+	return c.sha
+}
+
+// moveBranch points branch of r at commit sha (creating the branch), as a
+// push does: the repository's pushed_at moves on, and the open pull
+// requests whose head is the branch follow it.
+func (s *Server) moveBranch(r *repo, branch, sha string) {
+	now := s.now().Truncate(time.Second)
+	r.branches[branch] = sha
+	r.pushedAt, r.updatedAt = now, now
 	for _, other := range s.repos {
 		for _, p := range other.pulls {
 			if p.State == "open" && strings.EqualFold(p.headRepo, r.fullName()) && p.HeadRef == branch && p.followsBranch {
-				p.HeadSHA = c.sha
-				p.updatedAt = now.Truncate(time.Second)
+				p.HeadSHA = sha
+				p.updatedAt = now
 			}
 		}
 	}
-	return c.sha
+}
+
+// Files returns the files of branch of repo (repo as "owner/name") by
+// path, as its head commit has them; nil when there is no such branch.
+func (s *Server) Files(repoName, branch string) map[string][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[strings.ToLower(repoName)]
+	if r == nil {
+		return nil
+	}
+	c := s.objects.commits[r.branches[branch]]
+	if c == nil {
+		return nil
+	}
+	out := make(map[string][]byte, len(c.files))
+	for p, sha := range c.files {
+		out[p] = append([]byte{}, s.objects.blobs[sha]...)
+	}
+	return out
+}
+
+// FileMode returns the git mode of a file of branch ("100644", "100755"),
+// "" when the branch has no such file.
+func (s *Server) FileMode(repoName, branch, path string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[strings.ToLower(repoName)]
+	if r == nil {
+		return ""
+	}
+	c := s.objects.commits[r.branches[branch]]
+	if c == nil {
+		return ""
+	}
+	if _, ok := c.files[path]; !ok {
+		return ""
+	}
+	if m := c.modes[path]; m != "" {
+		return m
+	}
+	return modeFile
+}
+
+// Commits returns the commits of branch of repo, newest first, following
+// first parents: each with its message, tree and parent.
+func (s *Server) Commits(repoName, branch string) []GitCommit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[strings.ToLower(repoName)]
+	if r == nil {
+		return nil
+	}
+	var out []GitCommit
+	for c := s.objects.commits[r.branches[branch]]; c != nil; c = s.objects.commits[c.parent] {
+		out = append(out, GitCommit{SHA: c.sha, Tree: c.tree, Parent: c.parent, Message: c.message,
+			Author: c.author.name, AuthorEmail: c.author.email})
+	}
+	return out
+}
+
+// GitCommit is a commit as Commits lists it.
+type GitCommit struct {
+	SHA     string
+	Tree    string
+	Parent  string // "" for a root commit
+	Message string
+	Author  string
+	// AuthorEmail is the author's email: for a commit made through the
+	// API without an author, the App's bot's noreply address.
+	AuthorEmail string
 }
 
 // Branch returns the head commit of a branch, "" when there is none.
