@@ -475,3 +475,36 @@ func TestServeReplicasOnOnePostgreSQLCheckEachPullRequestOnce(t *testing.T) {
 		t.Logf("replica A:\n%s\nreplica B:\n%s", a.out.String(), b.out.String())
 	}
 }
+
+func TestServeKeepsTheOrgSite(t *testing.T) {
+	e := newE2E(t)
+	sites := t.TempDir()
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(e.config, append(cfg, []byte("site:\n  dir: "+sites+"\n")...), 0o600)
+	e.start()
+	data, err := githubtest.Payload("installation", "created.payload.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(data, &m)
+	m["installation"] = map[string]any{"id": 7, "account": map[string]any{"login": "octo-org", "type": "Organization"}}
+	body, _ := json.Marshal(m)
+	if got := e.post("installation", "install-1", body, e2eSecret); got != http.StatusAccepted {
+		t.Fatalf("installation delivery: %d", got)
+	}
+	page := filepath.Join(sites, "octo-org", "index.html")
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if b, err := os.ReadFile(page); err == nil && strings.Contains(string(b), "Keep a changelog") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no site with the org's records at %s after the installation", page)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
