@@ -113,10 +113,23 @@ func (a *App) RequestBuild(ctx context.Context, installation int64, account, rea
 	}
 	d := Delivery{ID: "backstory-build-" + hex.EncodeToString(id[:]), Event: EventBuild, InstallationID: installation,
 		Key: fmt.Sprintf("site:%d", installation), Payload: payload, ReceivedAt: a.now()}
+	// Newest before it is stored, so that a worker taking it at once does
+	// not skip it; put back if it could not be stored, so that the builds
+	// already queued are not skipped for one that does not exist.
 	a.builds.mu.Lock()
+	previous, had := a.builds.latest[installation]
 	a.builds.latest[installation] = d.ID
 	a.builds.mu.Unlock()
 	if _, err := a.store.Enqueue(ctx, d); err != nil {
+		a.builds.mu.Lock()
+		if a.builds.latest[installation] == d.ID {
+			if had {
+				a.builds.latest[installation] = previous
+			} else {
+				delete(a.builds.latest, installation)
+			}
+		}
+		a.builds.mu.Unlock()
 		return fmt.Errorf("enqueue a build of installation %d's site: %w", installation, err)
 	}
 	if a.notify != nil {
