@@ -166,6 +166,24 @@ func (rc *repoCache) org(owner string) *orgEntry {
 	return o
 }
 
+// Forget drops a repository's state and mirror (the App was removed from
+// it).
+func (rc *repoCache) Forget(repo string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	key := strings.ToLower(repo)
+	e, ok := rc.repos[key]
+	if !ok {
+		os.RemoveAll(rc.mirror(key))
+		return
+	}
+	e.mu.Lock()
+	delete(rc.repos, key)
+	os.RemoveAll(rc.mirror(key))
+	e.state, e.gone = nil, true
+	e.mu.Unlock()
+}
+
 // orgConfig returns the org's .github/backstory.yml from its .github
 // repository, nil when there is none (or the App cannot see it).
 func (rc *repoCache) orgConfig(ctx context.Context, c Client, owner string) ([]byte, error) {

@@ -311,7 +311,7 @@ func (a *App) onInstallation(ctx context.Context, log *slog.Logger, event string
 			if err := a.store.DeleteIntents(ctx, r.FullName); err != nil {
 				return err
 			}
-			a.repos.Invalidate(r.FullName)
+			a.repos.Forget(r.FullName)
 		}
 	}
 	return a.RequestBuild(ctx, ev.Installation.ID, ev.account(), event+"."+ev.Action)

@@ -116,7 +116,10 @@ func (h *siteHarness) runQueued() int {
 			n++
 			if err := h.app.Process(context.Background(), d); err != nil {
 				h.store.Retry(context.Background(), d.ID, "test", time.Now(), err.Error())
-				h.t.Fatalf("%s: %v", d.Event, err)
+				if _, temporary := app.RetryAt(err); !temporary || n > 50 {
+					h.t.Fatalf("%s: %v", d.Event, err)
+				}
+				continue // as the worker would, try again
 			}
 			h.store.Complete(context.Background(), d.ID, "test", time.Now())
 		}
@@ -279,5 +282,31 @@ func TestAMergedPullRequestsIntentIsCaptured(t *testing.T) {
 	}
 	if n := h.runQueued(); n != 1 {
 		t.Errorf("a merge ran %d builds, want 1", n)
+	}
+}
+
+func TestARemovedRepositoryIsForgotten(t *testing.T) {
+	h := newSiteHarness(t)
+	h.install()
+	h.runQueued()
+	h.gh.AddInstallation(installation, org, repoName, "octo-org/.github", "octo-org/octo-org.github.io")
+	h.gh.SetInstallationPermissions(installation, map[string]string{"checks": "write", "contents": "write", "pull_requests": "read", "metadata": "read", "members": "read"})
+	h.gh.ExpireTokens()
+	h.store.SaveIntent(context.Background(), app.Intent{Repository: "octo-org/platform", PR: 3, Title: "t"})
+	ev := payload(t, "installation_repositories", "removed.payload.json", func(m map[string]any) {
+		m["installation"] = map[string]any{"id": installation, "account": map[string]any{"login": org}}
+		m["repositories_removed"] = []any{map[string]any{"full_name": "octo-org/platform"}}
+	})
+	if err := h.process("installation_repositories", ev); err != nil {
+		t.Fatal(err)
+	}
+	h.runQueued()
+	for _, k := range h.siteKeys() {
+		if strings.HasPrefix(k, "octo-org/platform:") {
+			t.Errorf("a removed repository's record is still on the site: %s", k)
+		}
+	}
+	if its, _ := h.store.Intents(context.Background(), []string{"octo-org/platform"}); len(its) != 0 {
+		t.Errorf("a removed repository's intents are kept: %+v", its)
 	}
 }
