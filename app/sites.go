@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -87,6 +88,43 @@ type buildRequest struct {
 	} `json:"installation"`
 	Account string `json:"account"`
 	Reason  string `json:"reason"`
+}
+
+// installationRepos caches each installation's repository list, so a
+// rebuild after a push does not list every repository again (a request per
+// hundred): installation events drop it, and it is asked for again after
+// the repository cache's TTL.
+type installationRepos struct {
+	mu      sync.Mutex
+	entries map[int64]reposEntry
+}
+
+type reposEntry struct {
+	repos   []Repository
+	checked time.Time
+}
+
+func (a *App) installationRepositories(ctx context.Context, c Client, inst int64) ([]Repository, error) {
+	a.instRepos.mu.Lock()
+	e, ok := a.instRepos.entries[inst]
+	a.instRepos.mu.Unlock()
+	if ok && a.now().Sub(e.checked) < a.repos.ttl {
+		return e.repos, nil
+	}
+	repos, err := c.Repositories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.instRepos.mu.Lock()
+	a.instRepos.entries[inst] = reposEntry{repos: repos, checked: a.now()}
+	a.instRepos.mu.Unlock()
+	return repos, nil
+}
+
+func (a *App) forgetInstallationRepositories(inst int64) {
+	a.instRepos.mu.Lock()
+	delete(a.instRepos.entries, inst)
+	a.instRepos.mu.Unlock()
 }
 
 // builds remembers, per installation, the newest build asked for in this
@@ -163,7 +201,7 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 		return nil
 	}
 	c := a.gh.Installation(inst)
-	repos, err := c.Repositories(ctx)
+	repos, err := a.installationRepositories(ctx, c, inst)
 	if err != nil {
 		return fmt.Errorf("list installation %d's repositories: %w", inst, err)
 	}
@@ -303,6 +341,7 @@ func (a *App) onInstallation(ctx context.Context, log *slog.Logger, event string
 	if ev.Installation.ID == 0 {
 		return nil
 	}
+	a.forgetInstallationRepositories(ev.Installation.ID)
 	switch {
 	case event == "installation" && (ev.Action == "deleted" || ev.Action == "suspend"):
 		return nil
