@@ -36,6 +36,14 @@ const (
 	knownBlobTTL = time.Hour
 	// maxKnownBlobs bounds the blobs remembered for one repository.
 	maxKnownBlobs = 200_000
+	// maxInlineFileBytes is the largest file sent inline, as the content
+	// of a git/create-tree entry, rather than uploaded as a blob: text
+	// (UTF-8 without NUL) only, as the JSON string content is.
+	maxInlineFileBytes = 512 << 10
+	// maxInlineRequestBytes bounds the inline content of one
+	// git/create-tree request, counted as encoded in JSON; more is sent
+	// in further requests over the tree of the previous one (base_tree).
+	maxInlineRequestBytes = 8 << 20
 )
 
 // Git's file modes.
@@ -51,6 +59,10 @@ type siteFile struct {
 	size int64
 	mode string // gitModeFile or gitModeExecutable
 	sha  string // git's blob id of the content
+	// inline is the length of the content as a JSON string when the file
+	// may be sent inline in a tree (text of at most maxInlineFileBytes,
+	// not empty), 0 otherwise.
+	inline int64
 }
 
 // PublishBranch makes the files under dir the whole content of branch, as
@@ -61,12 +73,19 @@ type siteFile struct {
 //     tree, recursively (git/get-tree);
 //  2. the tree of dir computed locally, git's way: when it is the head's,
 //     nothing changed and the head is returned at once;
-//  3. every blob that neither the head's tree holds nor an unfinished
-//     publish uploaded within the hour is uploaded (git/create-blob,
-//     base64, streamed from the file, publishConcurrency at a time); all
-//     of them when GitHub truncated the head's tree;
-//  4. one tree of every file, without base_tree, so that files gone from
-//     dir leave the branch (git/create-tree);
+//  3. every file whose blob neither the head's tree holds nor an
+//     unfinished publish sent within the hour (all of them when GitHub
+//     truncated the head's tree) is sent: inline in the tree when it is
+//     text (UTF-8 without NUL, not empty, at most maxInlineFileBytes),
+//     GitHub writing the blob, and uploaded as a blob otherwise
+//     (git/create-blob, base64, streamed from the file,
+//     publishConcurrency at a time);
+//  4. the tree of every file (git/create-tree): a first one without
+//     base_tree, so that files gone from dir leave the branch, holding
+//     every blob by id and the first inline files; then, when there is
+//     more inline content than maxInlineRequestBytes, further requests
+//     of at most that much, each over the tree of the one before. The
+//     last tree must be the one computed in 2;
 //  5. the commit (git/create-commit), written by the App's bot, and the
 //     branch moved to it: created (git/create-ref) or fast-forwarded, not
 //     forced (git/update-ref).
@@ -124,17 +143,21 @@ func (c *installation) PublishBranch(ctx context.Context, repo, branch, dir, mes
 		}
 	}
 
-	// Each missing blob once, whatever the number of files holding it.
+	// Each file GitHub lacks goes inline in a tree when it is text, and
+	// is uploaded as a blob otherwise: each missing blob once, whatever
+	// the number of files holding it.
 	var upload []siteFile
 	remembered := false
 	queued := map[string]bool{}
 	now := c.app.now()
 	c.known.prune(repo, now)
+	present := func(sha string) bool { return have[sha] || queued[sha] || c.known.has(repo, sha, now) }
 	for _, f := range files {
 		switch {
 		case have[f.sha] || queued[f.sha]:
 		case c.known.has(repo, f.sha, now):
 			remembered = true
+		case f.inline > 0:
 		default:
 			queued[f.sha] = true
 			upload = append(upload, f)
@@ -144,7 +167,7 @@ func (c *installation) PublishBranch(ctx context.Context, repo, branch, dir, mes
 		return "", c.publishError(err, what)
 	}
 
-	tree, err := c.createTree(ctx, owner, name, files)
+	tree, err := c.createTrees(ctx, owner, name, repo, planTrees(files, present))
 	if err != nil {
 		var rej *app.RejectedError
 		if remembered && errors.As(err, &rej) && rej.Status == http.StatusUnprocessableEntity {
@@ -155,8 +178,8 @@ func (c *installation) PublishBranch(ctx context.Context, repo, branch, dir, mes
 		}
 		return "", c.publishError(err, what)
 	}
-	if head != "" && tree == headTree {
-		return head, nil
+	if tree != localTree {
+		return "", fmt.Errorf("%s: GitHub made tree %s, not the tree %s of the folder: %w", what, tree, localTree, errFileChanged)
 	}
 	commit, err := c.createCommit(ctx, owner, name, tree, head, message)
 	if err != nil {
@@ -305,7 +328,7 @@ func readSite(ctx context.Context, dir string) ([]siteFile, error) {
 		if info.Mode()&0o111 != 0 {
 			f.mode = gitModeExecutable
 		}
-		if f.sha, err = hashBlob(f.abs, f.size); err != nil {
+		if f.sha, f.inline, err = hashBlob(f.abs, f.size); err != nil {
 			return fmt.Errorf("%s: %w", slash, err)
 		}
 		files = append(files, f)
@@ -349,23 +372,72 @@ func checkPublishPath(p string) error {
 
 var errFileChanged = errors.New("the file changed while being published")
 
-// hashBlob is git's blob id of the file's size bytes.
-func hashBlob(path string, size int64) (string, error) {
+// hashBlob is git's blob id of the file's size bytes and, for a file that
+// may go inline in a tree (see inlineLen), the length of its content as a
+// JSON string (0 otherwise).
+func hashBlob(path string, size int64) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer f.Close()
 	h := sha1.New()
 	fmt.Fprintf(h, "blob %d\x00", size)
+	if size > 0 && size <= maxInlineFileBytes {
+		// Small enough to hold: hashed and checked for text at once.
+		data, err := io.ReadAll(io.LimitReader(f, size+1))
+		if err != nil {
+			return "", 0, err
+		}
+		if int64(len(data)) != size {
+			return "", 0, errFileChanged
+		}
+		h.Write(data)
+		return hex.EncodeToString(h.Sum(nil)), inlineLen(data), nil
+	}
 	n, err := io.Copy(h, io.LimitReader(f, size+1))
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if n != size {
-		return "", errFileChanged
+		return "", 0, errFileChanged
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), 0, nil
+}
+
+// inlineLen is the length of data as a JSON string, quotes included, when
+// it can be sent as the content of a tree entry: not empty (an empty file
+// is uploaded as a blob, GitHub's handling of an empty content being
+// undocumented), at most maxInlineFileBytes, valid UTF-8 and without NUL.
+// It is 0 otherwise.
+func inlineLen(data []byte) int64 {
+	if len(data) == 0 || len(data) > maxInlineFileBytes || !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+		return 0
+	}
+	n := int64(2)
+	for i := 0; i < len(data); {
+		c := data[i]
+		switch {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			n += 2
+			i++
+		case c < 0x20:
+			n += 6 // \u00XX (\b and \f too, counted long)
+			i++
+		case c < utf8.RuneSelf:
+			n++
+			i++
+		default:
+			r, size := utf8.DecodeRune(data[i:])
+			if r == '\u2028' || r == '\u2029' {
+				n += 6 // encoding/json escapes them
+			} else {
+				n += int64(size)
+			}
+			i += size
+		}
+	}
+	return n
 }
 
 // gitTreeSHA is git's id of the tree holding files, computed as git writes
@@ -616,25 +688,116 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// treeEntry is one entry of git/create-tree's body.
+// treeEntry is one entry of git/create-tree's body: a blob named by its
+// id, or given by its content.
 type treeEntry struct {
-	Path string `json:"path"`
-	Mode string `json:"mode"`
-	Type string `json:"type"`
-	SHA  string `json:"sha"`
+	Path    string  `json:"path"`
+	Mode    string  `json:"mode"`
+	Type    string  `json:"type"`
+	SHA     string  `json:"sha,omitempty"`
+	Content *string `json:"content,omitempty"`
 }
 
-// createTree writes the tree of every file (git/create-tree), without a
-// base tree, and returns its id.
-func (c *installation) createTree(ctx context.Context, owner, name string, files []siteFile) (string, error) {
-	entries := make([]treeEntry, len(files))
-	for i, f := range files {
-		entries[i] = treeEntry{Path: f.path, Mode: f.mode, Type: "blob", SHA: f.sha}
+// treeItem is one file of a create-tree request, inline or by blob id.
+type treeItem struct {
+	file   siteFile
+	inline bool
+}
+
+// planTrees splits the tree of files into create-tree requests. The first
+// holds every file whose blob GitHub has (present) and the first files
+// sent inline; each further one, made over the tree of the one before
+// (base_tree), adds more inline files. A request carries at most
+// maxInlineRequestBytes of inline content, save a single file larger than
+// that. A content sent inline in an earlier request is named by its blob
+// id in the later ones. Files gone from the folder are in no request: the
+// first tree has no base.
+func planTrees(files []siteFile, present func(sha string) bool) [][]treeItem {
+	var first, inline []siteFile
+	for _, f := range files {
+		if f.inline > 0 && !present(f.sha) {
+			inline = append(inline, f)
+		} else {
+			first = append(first, f)
+		}
 	}
-	what := fmt.Sprintf("create a tree of %d files", len(files))
+	reqs := [][]treeItem{nil}
+	for _, f := range first {
+		reqs[0] = append(reqs[0], treeItem{file: f})
+	}
+	sentIn := map[string]int{} // blob id → the request that sent it inline
+	budget := int64(0)
+	for _, f := range inline {
+		last := len(reqs) - 1
+		if i, ok := sentIn[f.sha]; ok && i < last {
+			reqs[last] = append(reqs[last], treeItem{file: f})
+			continue
+		}
+		if budget > 0 && budget+f.inline > maxInlineRequestBytes {
+			reqs = append(reqs, nil)
+			last++
+			budget = 0
+		}
+		if _, ok := sentIn[f.sha]; !ok {
+			sentIn[f.sha] = last
+		}
+		reqs[last] = append(reqs[last], treeItem{file: f, inline: true})
+		budget += f.inline
+	}
+	return reqs
+}
+
+// createTrees sends the create-tree requests of plan, each over the tree
+// of the one before, and returns the last tree's id. The blobs GitHub
+// wrote from inline content are remembered as uploaded, so that a retry
+// after a failure names them instead of sending them again.
+func (c *installation) createTrees(ctx context.Context, owner, name, repo string, plan [][]treeItem) (string, error) {
+	tree := ""
+	for i, items := range plan {
+		t, err := c.createTree(ctx, owner, name, tree, items)
+		if err != nil {
+			if len(plan) > 1 {
+				err = fmt.Errorf("tree request %d of %d: %w", i+1, len(plan), err)
+			}
+			return "", err
+		}
+		tree = t
+		now := c.app.now()
+		for _, it := range items {
+			if it.inline {
+				c.known.add(repo, it.file.sha, now)
+			}
+		}
+	}
+	return tree, nil
+}
+
+// createTree writes a tree of items (git/create-tree), over base when it
+// is not "", and returns its id. Inline files are read again and must
+// still be what was hashed.
+func (c *installation) createTree(ctx context.Context, owner, name, base string, items []treeItem) (string, error) {
+	entries := make([]treeEntry, len(items))
+	inline := 0
+	for i, it := range items {
+		f := it.file
+		entries[i] = treeEntry{Path: f.path, Mode: f.mode, Type: "blob", SHA: f.sha}
+		if it.inline {
+			content, err := readInline(f)
+			if err != nil {
+				return "", fmt.Errorf("read %s: %w", f.path, err)
+			}
+			entries[i].SHA, entries[i].Content = "", &content
+			inline++
+		}
+	}
+	what := fmt.Sprintf("create a tree of %d files (%d inline)", len(items), inline)
+	if base != "" {
+		what += " over tree " + base
+	}
 	req, err := c.api.NewRequest(http.MethodPost, fmt.Sprintf("repos/%s/%s/git/trees", owner, name), struct {
-		Tree []treeEntry `json:"tree"`
-	}{entries})
+		BaseTree string      `json:"base_tree,omitempty"`
+		Tree     []treeEntry `json:"tree"`
+	}{base, entries})
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
@@ -648,6 +811,27 @@ func (c *installation) createTree(ctx context.Context, owner, name string, files
 		return "", fmt.Errorf("%s: GitHub answered without a sha", what)
 	}
 	return tree.SHA, nil
+}
+
+// readInline reads a file to send inline, and checks it is still the
+// content hashed.
+func readInline(f siteFile) (string, error) {
+	file, err := os.Open(f.abs)
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, f.size+1))
+	if err != nil {
+		return "", err
+	}
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	if hex.EncodeToString(h.Sum(nil)) != f.sha {
+		return "", errFileChanged
+	}
+	return string(data), nil
 }
 
 // createCommit writes a commit of tree over parent ("" for none) and

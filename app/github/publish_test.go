@@ -1,7 +1,9 @@
 package github
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -149,7 +151,9 @@ func TestPublishBranch(t *testing.T) {
 	}
 	sameFiles(t, "first publish", s.Files(fakeRepo, pagesBranch), site)
 	got := calls(s)
-	want := map[string]int{"apps/create-installation-access-token": 1, "git/get-ref": 1, "git/create-blob": len(site),
+	// The text files go inline in the tree: only the binary ones and the
+	// empty .nojekyll are uploaded as blobs.
+	want := map[string]int{"apps/create-installation-access-token": 1, "git/get-ref": 1, "git/create-blob": blobsOf(site),
 		"git/create-tree": 1, "git/create-commit": 1, "git/create-ref": 1}
 	if !maps.Equal(got, want) {
 		t.Errorf("first publish calls %v, want %v", got, want)
@@ -179,7 +183,8 @@ func TestPublishBranch(t *testing.T) {
 	sameFiles(t, "tarball", archived, site)
 
 	// Second publish: one file changed, one removed, one renamed, one added
-	// with the content of another. Only the changed content is uploaded.
+	// with the content of another. Only the changed content is sent, inline
+	// as it is text.
 	s.ResetCalls()
 	site["css/site.css"] = []byte("body { margin: 1em }\n")
 	delete(site, "decisions/0002/index.html")
@@ -192,7 +197,7 @@ func TestPublishBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = calls(s)
-	want = map[string]int{"git/get-ref": 1, "git/get-tree": 1, "git/create-blob": 1, "git/create-tree": 1, "git/create-commit": 1, "git/update-ref": 1}
+	want = map[string]int{"git/get-ref": 1, "git/get-tree": 1, "git/create-tree": 1, "git/create-commit": 1, "git/update-ref": 1}
 	if !maps.Equal(got, want) {
 		t.Errorf("second publish calls %v, want %v", got, want)
 	}
@@ -367,7 +372,7 @@ func TestPublishBranchRefusals(t *testing.T) {
 	}
 
 	symlinked := t.TempDir()
-	writeSite(t, symlinked, map[string][]byte{"index.html": []byte("hi\n")})
+	writeSite(t, symlinked, map[string][]byte{"index.html": binary(3, 100)})
 	if err := os.Symlink("index.html", filepath.Join(symlinked, "home.html")); err != nil {
 		t.Skip("no symbolic links here:", err)
 	}
@@ -411,7 +416,7 @@ func TestPublishBranchRefusals(t *testing.T) {
 	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, symlinked, "m"); err != nil {
 		t.Fatal(err)
 	}
-	sameFiles(t, "symlinked", s.Files(fakeRepo, pagesBranch), map[string][]byte{"index.html": []byte("hi\n"), "home.html": []byte("hi\n")})
+	sameFiles(t, "symlinked", s.Files(fakeRepo, pagesBranch), map[string][]byte{"index.html": binary(3, 100), "home.html": binary(3, 100)})
 	if n := s.CountCalls("git/create-blob"); n != 1 {
 		t.Errorf("two files of one content uploaded %d blobs, want 1", n)
 	}
@@ -492,10 +497,10 @@ func TestPublishBranchFailures(t *testing.T) {
 		s, c := publishFake(t, func(r *http.Request) {
 			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git/blobs") {
 				// Same size, other bytes: only GitHub's blob id tells.
-				once.Do(func() { must(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte("bye\n"), 0o644)) })
+				once.Do(func() { must(t, os.WriteFile(filepath.Join(dir, "index.png"), binary(2, 64), 0o644)) })
 			}
 		})
-		writeSite(t, dir, map[string][]byte{"index.html": []byte("hi!\n")})
+		writeSite(t, dir, map[string][]byte{"index.png": binary(1, 64)})
 		_, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "m")
 		if !errors.Is(err, errFileChanged) {
 			t.Errorf("file changed during the upload: %v, want errFileChanged", err)
@@ -509,11 +514,11 @@ func TestPublishBranchFailures(t *testing.T) {
 		var once sync.Once
 		s, c := publishFake(t, func(r *http.Request) {
 			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git/blobs") {
-				once.Do(func() { must(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello, longer\n"), 0o644)) })
+				once.Do(func() { must(t, os.WriteFile(filepath.Join(dir, "index.png"), binary(1, 100), 0o644)) })
 			}
 		}, githubtest.AllowViolations())
 		allowCutBodies(t, s)
-		writeSite(t, dir, map[string][]byte{"index.html": []byte("hi!\n")})
+		writeSite(t, dir, map[string][]byte{"index.png": binary(1, 64)})
 		_, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "m")
 		if !errors.Is(err, errFileChanged) {
 			t.Errorf("file grew during the upload: %v, want errFileChanged", err)
@@ -541,7 +546,7 @@ func TestPublishBranchFailures(t *testing.T) {
 		dir := t.TempDir()
 		site := map[string][]byte{}
 		for i := range 40 {
-			site[fmt.Sprintf("p%02d.html", i)] = []byte(fmt.Sprintf("page %d\n", i))
+			site[fmt.Sprintf("p%02d.png", i)] = binary(byte(i), 50)
 		}
 		writeSite(t, dir, site)
 		_, err := c.PublishBranch(cctx, fakeRepo, pagesBranch, dir, "m")
@@ -555,7 +560,7 @@ func TestPublishBranchFailures(t *testing.T) {
 			t.Error("went on after the cancellation")
 		}
 	})
-	t.Run("truncated head tree: every file is uploaded", func(t *testing.T) {
+	t.Run("truncated head tree: every file is sent again", func(t *testing.T) {
 		s, c := publishFake(t, nil, githubtest.WithTreeLimit(3))
 		dir := t.TempDir()
 		site := sampleSite()
@@ -571,15 +576,87 @@ func TestPublishBranchFailures(t *testing.T) {
 		if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "m"); err != nil {
 			t.Fatal(err)
 		}
-		if n := s.CountCalls("git/create-blob"); n != len(site) {
-			t.Errorf("%d blobs uploaded over a truncated tree, want all %d", n, len(site))
+		if n := s.CountCalls("git/create-blob"); n != blobsOf(site) {
+			t.Errorf("%d blobs uploaded over a truncated tree, want all %d binary ones", n, blobsOf(site))
 		}
 		sameFiles(t, "over a truncated tree", s.Files(fakeRepo, pagesBranch), site)
 	})
 }
 
+// blobsOf is how many blobs a first publish of site uploads: one per
+// distinct content that cannot go inline in a tree (binary, empty, or
+// over maxInlineFileBytes).
+func blobsOf(site map[string][]byte) int {
+	distinct := map[string]bool{}
+	for _, b := range site {
+		if inlineLen(b) == 0 {
+			distinct[string(b)] = true
+		}
+	}
+	return len(distinct)
+}
+
+// sentTree is the body of one git/create-tree request.
+type sentTree struct {
+	BaseTree string `json:"base_tree"`
+	Tree     []struct {
+		Path    string  `json:"path"`
+		Mode    string  `json:"mode"`
+		SHA     *string `json:"sha"`
+		Content *string `json:"content"`
+	} `json:"tree"`
+	length int64 // the body's length
+}
+
+// inlineBytes is the inline content of t, as encoded in JSON.
+func (t sentTree) inlineBytes() int64 {
+	n := int64(0)
+	for _, e := range t.Tree {
+		if e.Content != nil {
+			n += inlineLen([]byte(*e.Content))
+		}
+	}
+	return n
+}
+
+// treeRecorder is a publishApp hook that keeps the create-tree bodies.
+type treeRecorder struct {
+	t     *testing.T
+	mu    sync.Mutex
+	trees []sentTree
+}
+
+func (tr *treeRecorder) hook(r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/git/trees") {
+		return
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		tr.t.Error(err)
+		return
+	}
+	defer body.Close()
+	var st sentTree
+	if err := json.NewDecoder(body).Decode(&st); err != nil {
+		tr.t.Error(err)
+		return
+	}
+	st.length = r.ContentLength
+	tr.mu.Lock()
+	tr.trees = append(tr.trees, st)
+	tr.mu.Unlock()
+}
+
+func (tr *treeRecorder) take() []sentTree {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := tr.trees
+	tr.trees = nil
+	return out
+}
+
 // TestPublishBranchCallCounts reports what publishing a site of 1,000
-// files costs in requests: the first publish, a one-file change, and
+// text files costs in requests: the first publish, a one-file change, and
 // nothing changed.
 func TestPublishBranchCallCounts(t *testing.T) {
 	ctx := context.Background()
@@ -587,11 +664,7 @@ func TestPublishBranchCallCounts(t *testing.T) {
 	dir := t.TempDir()
 	site := map[string][]byte{".nojekyll": {}}
 	for i := range 999 {
-		if i%10 == 0 {
-			site[fmt.Sprintf("img/%03d.png", i)] = binary(byte(i), 2000+i)
-		} else {
-			site[fmt.Sprintf("decisions/%04d/index.html", i)] = []byte(fmt.Sprintf("<h1>%d. Decision %d</h1>\n%s", i, i, strings.Repeat("text ", i)))
-		}
+		site[fmt.Sprintf("decisions/%04d/index.html", i)] = []byte(fmt.Sprintf("<h1>%d. Decision %d</h1>\n%s", i, i, strings.Repeat("text ", i)))
 	}
 	writeSite(t, dir, site)
 	report := func(what string) int {
@@ -608,29 +681,311 @@ func TestPublishBranchCallCounts(t *testing.T) {
 	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.CountCalls("git/create-blob"); n != 1000 {
-		t.Errorf("first publish uploaded %d blobs, want 1000", n)
+	if n := s.CountCalls("git/create-blob"); n != 1 {
+		t.Errorf("first publish uploaded %d blobs, want 1 (the empty .nojekyll)", n)
 	}
-	if total := report("first publish of 1,000 files to a new branch"); total != 1+1+1000+1+1+1 {
-		t.Errorf("first publish: %d requests, want 1,005 (token, ref, 1,000 blobs, tree, commit, ref)", total)
+	if total := report("first publish of 1,000 files to a new branch"); total != 6 {
+		t.Errorf("first publish: %d requests, want 6 (token, ref, blob of .nojekyll, tree, commit, ref)", total)
 	}
 	sameFiles(t, "1,000 files", s.Files(fakeRepo, pagesBranch), site)
 
+	// The changes are written alone: rewriting 1,000 folders is slow.
 	site["decisions/0500/index.html"] = []byte("<h1>500. Superseded</h1>\n")
-	writeSite(t, dir, site)
+	must(t, os.WriteFile(filepath.Join(dir, "decisions", "0500", "index.html"), site["decisions/0500/index.html"], 0o644))
 	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
 		t.Fatal(err)
 	}
-	if total := report("one file changed"); total != 6 {
-		t.Errorf("one file changed: %d requests, want 6 (ref, tree, blob, tree, commit, ref)", total)
+	if total := report("one file changed"); total != 5 {
+		t.Errorf("one file changed: %d requests, want 5 (ref, tree, tree with the file inline, commit, ref)", total)
 	}
 	sameFiles(t, "one file changed", s.Files(fakeRepo, pagesBranch), site)
+
+	site["img/new.png"] = binary(9, 5000)
+	must(t, os.MkdirAll(filepath.Join(dir, "img"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "img", "new.png"), site["img/new.png"], 0o644))
+	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
+		t.Fatal(err)
+	}
+	if total := report("one binary file added"); total != 6 {
+		t.Errorf("one binary file added: %d requests, want 6 (ref, tree, blob, tree, commit, ref)", total)
+	}
+	sameFiles(t, "one binary file added", s.Files(fakeRepo, pagesBranch), site)
 
 	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
 		t.Fatal(err)
 	}
 	if total := report("nothing changed"); total != 2 {
 		t.Errorf("nothing changed: %d requests, want 2 (ref, tree)", total)
+	}
+}
+
+// TestPublishBranchMixedSite: text goes inline in the tree, and only what
+// cannot (binary content, text with a NUL or invalid UTF-8, a text file
+// over maxInlineFileBytes, an empty file) is uploaded as a blob, each
+// content once.
+func TestPublishBranchMixedSite(t *testing.T) {
+	ctx := context.Background()
+	tr := &treeRecorder{t: t}
+	s, c := publishFake(t, tr.hook)
+	dir := t.TempDir()
+	site := map[string][]byte{
+		".nojekyll":         {},
+		"index.html":        []byte("<!doctype html><p>caf\u00e9 \u2028 \"q\" \\ <b>&amp;</b>\r\n\t\x01</p>\n"),
+		"copy/index.html":   []byte("<!doctype html><p>caf\u00e9 \u2028 \"q\" \\ <b>&amp;</b>\r\n\t\x01</p>\n"),
+		"search.json":       []byte(`{"pages":["\u00e9","\U0001F600"]}`),
+		"img/a.png":         binary(1, 3000),
+		"img/a-copy.png":    binary(1, 3000),
+		"img/b.png":         binary(2, 100),
+		"nul.txt":           []byte("text\x00with a NUL\n"),
+		"latin1.txt":        []byte("caf\xe9\n"),
+		"big.js":            []byte(strings.Repeat("let x = 1;\n", maxInlineFileBytes/11+1)),
+		"just-fits.js":      []byte(strings.Repeat("a", maxInlineFileBytes)),
+		"bin/run.sh":        []byte("#!/bin/sh\necho hi\n"),
+		"deep/a/b/c/d.html": []byte("<p>deep</p>\n"),
+	}
+	writeSite(t, dir, site)
+	must(t, os.Chmod(filepath.Join(dir, "bin", "run.sh"), 0o755))
+	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "mixed site", s.Files(fakeRepo, pagesBranch), site)
+	if m := s.FileMode(fakeRepo, pagesBranch, "bin/run.sh"); m != "100755" {
+		t.Errorf("bin/run.sh has mode %q, want 100755", m)
+	}
+	// .nojekyll, a.png (twice), b.png, nul.txt, latin1.txt, big.js.
+	if n, want := s.CountCalls("git/create-blob"), 6; n != want || blobsOf(site) != want {
+		t.Errorf("%d blobs uploaded (blobsOf says %d), want %d", n, blobsOf(site), want)
+	}
+	trees := tr.take()
+	if len(trees) != 1 {
+		t.Fatalf("%d tree requests, want 1", len(trees))
+	}
+	inline := map[string]bool{}
+	for _, e := range trees[0].Tree {
+		if (e.Content == nil) == (e.SHA == nil) {
+			t.Errorf("%s: give sha or content, not both or none", e.Path)
+		}
+		if e.Content != nil {
+			inline[e.Path] = true
+		}
+	}
+	wantInline := []string{"bin/run.sh", "copy/index.html", "deep/a/b/c/d.html", "index.html", "just-fits.js", "search.json"}
+	if got := slices.Sorted(maps.Keys(inline)); !slices.Equal(got, wantInline) {
+		t.Errorf("inline %v, want %v", got, wantInline)
+	}
+	if trees[0].BaseTree != "" || len(trees[0].Tree) != len(site) {
+		t.Errorf("the first tree has base %q and %d entries, want no base and %d", trees[0].BaseTree, len(trees[0].Tree), len(site))
+	}
+
+	// Publishing again sends nothing; changing a binary file and a text
+	// one uploads the binary one only.
+	s.ResetCalls()
+	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CountCalls("git/create-tree"); n != 0 {
+		t.Errorf("an unchanged publish created %d trees", n)
+	}
+	site["img/b.png"] = binary(3, 100)
+	site["index.html"] = []byte("<p>new</p>\n")
+	writeSite(t, dir, site)
+	must(t, os.Chmod(filepath.Join(dir, "bin", "run.sh"), 0o755))
+	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Update"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CountCalls("git/create-blob"); n != 1 {
+		t.Errorf("the update uploaded %d blobs, want 1", n)
+	}
+	trees = tr.take()
+	if len(trees) != 1 {
+		t.Fatalf("%d tree requests, want 1", len(trees))
+	}
+	for _, e := range trees[0].Tree {
+		if (e.Content != nil) != (e.Path == "index.html") {
+			t.Errorf("%s: inline %v", e.Path, e.Content != nil)
+		}
+	}
+	sameFiles(t, "mixed site updated", s.Files(fakeRepo, pagesBranch), site)
+}
+
+// TestPublishBranchChainsTrees: more inline content than one request
+// carries goes in several create-tree requests, each over the tree of the
+// one before, and the branch ends exactly the folder, files removed
+// included.
+func TestPublishBranchChainsTrees(t *testing.T) {
+	ctx := context.Background()
+	tr := &treeRecorder{t: t}
+	s, c := publishFake(t, tr.hook)
+	dir := t.TempDir()
+	site := map[string][]byte{"img/logo.png": binary(1, 4000)}
+	page := func(i int) []byte {
+		// Near maxInlineFileBytes, with characters JSON escapes (a
+		// control character takes 6 bytes, a quote 2).
+		line := fmt.Sprintf("<p class=\"p%d\">page %d \u00e9\x01</p>\n", i, i)
+		return []byte(strings.Repeat(line, (maxInlineFileBytes-1000)/len(line)))
+	}
+	for i := range 40 {
+		site[fmt.Sprintf("pages/%02d.html", i)] = page(i)
+	}
+	site["pages/dup.html"] = site["pages/00.html"] // sent once, then named
+	site["pages/old.html"] = []byte("<p>old</p>\n")
+	writeSite(t, dir, site)
+	first, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "chained first publish", s.Files(fakeRepo, pagesBranch), site)
+	trees := tr.take()
+	checkChain := func(trees []sentTree, minRequests int) {
+		t.Helper()
+		if len(trees) < minRequests {
+			t.Errorf("%d tree requests, want at least %d", len(trees), minRequests)
+		}
+		for i, st := range trees {
+			if (i == 0) != (st.BaseTree == "") {
+				t.Errorf("tree request %d has base_tree %q", i+1, st.BaseTree)
+			}
+			if n := st.inlineBytes(); n > maxInlineRequestBytes {
+				t.Errorf("tree request %d carries %d bytes inline, over %d", i+1, n, maxInlineRequestBytes)
+			}
+			if st.length > maxInlineRequestBytes+64<<10 {
+				t.Errorf("tree request %d is %d bytes", i+1, st.length)
+			}
+			t.Logf("tree request %d: %d entries, %d bytes", i+1, len(st.Tree), st.length)
+		}
+	}
+	checkChain(trees, 3)
+	got := calls(s)
+	t.Logf("first publish, %d inline bytes: %v", func() (n int64) {
+		for _, st := range trees {
+			n += st.inlineBytes()
+		}
+		return n
+	}(), got)
+	if got["git/create-blob"] != 1 || got["git/create-tree"] != len(trees) || got["git/create-commit"] != 1 {
+		t.Errorf("first publish calls %v", got)
+	}
+	if commits := s.Commits(fakeRepo, pagesBranch); len(commits) != 1 || commits[0].SHA != first {
+		t.Errorf("commits %+v, want one", commits)
+	}
+
+	// A second publish removes files, changes every page and adds some:
+	// the first request, without a base, drops the removed ones.
+	s.ResetCalls()
+	delete(site, "pages/old.html")
+	delete(site, "pages/39.html")
+	for i := range 45 {
+		if i != 39 {
+			site[fmt.Sprintf("pages/%02d.html", i)] = page(100 + i)
+		}
+	}
+	writeSite(t, dir, site)
+	second, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Update")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "chained update", s.Files(fakeRepo, pagesBranch), site)
+	checkChain(tr.take(), 3)
+	if commits := s.Commits(fakeRepo, pagesBranch); len(commits) != 2 || commits[0].SHA != second || commits[0].Parent != first {
+		t.Errorf("commits %+v", commits)
+	}
+	if n := s.CountCalls("git/create-blob"); n != 0 {
+		t.Errorf("%d blobs uploaded, want none", n)
+	}
+}
+
+// TestPublishBranchChainFailure: when a later tree request of a chain
+// fails, nothing moves, and the retry names by id the blobs GitHub wrote
+// from the content the failed attempt sent inline.
+func TestPublishBranchChainFailure(t *testing.T) {
+	ctx := context.Background()
+	tr := &treeRecorder{t: t}
+	var fail sync.Once
+	var s *githubtest.Server
+	var c app.Client
+	s, c = publishFake(t, func(r *http.Request) {
+		tr.hook(r)
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git/trees") {
+			tr.mu.Lock()
+			n := len(tr.trees)
+			tr.mu.Unlock()
+			if n == 2 {
+				fail.Do(func() { s.FailNext("git/create-tree", 1, githubtest.ServerError(502)) })
+			}
+		}
+	})
+	dir := t.TempDir()
+	site := map[string][]byte{}
+	for i := range 24 {
+		site[fmt.Sprintf("p%02d.html", i)] = []byte(strings.Repeat(fmt.Sprintf("<p>page %d</p>\n", i), maxInlineFileBytes/20))
+	}
+	writeSite(t, dir, site)
+	_, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish")
+	if _, temp := app.RetryAt(err); !temp || !strings.Contains(err.Error(), "tree request 2 of") {
+		t.Fatalf("failed second tree request: %v, want temporary, naming it", err)
+	}
+	if s.Branch(fakeRepo, pagesBranch) != "" {
+		t.Fatal("the branch was made though a tree failed")
+	}
+	failed := tr.take()
+	if len(failed) != 2 {
+		t.Fatalf("%d tree requests, want 2 (the second failed)", len(failed))
+	}
+	sentBefore := map[string]bool{}
+	for _, e := range failed[0].Tree {
+		if e.Content != nil {
+			sentBefore[e.Path] = true
+		}
+	}
+	if _, err := c.PublishBranch(ctx, fakeRepo, pagesBranch, dir, "Publish"); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "after the retry", s.Files(fakeRepo, pagesBranch), site)
+	for _, st := range tr.take() {
+		for _, e := range st.Tree {
+			if e.Content != nil && sentBefore[e.Path] {
+				t.Errorf("%s: sent inline again", e.Path)
+			}
+		}
+	}
+}
+
+// TestPublishBranchInlineFileChanged: a text file that changes between
+// its hashing and the tree request is not published.
+func TestPublishBranchInlineFileChanged(t *testing.T) {
+	dir := t.TempDir()
+	var once sync.Once
+	s, c := publishFake(t, func(r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/git/ref/") {
+			once.Do(func() { must(t, os.WriteFile(filepath.Join(dir, "index.html"), []byte("bye\n"), 0o644)) })
+		}
+	})
+	writeSite(t, dir, map[string][]byte{"index.html": []byte("hi!\n")})
+	_, err := c.PublishBranch(context.Background(), fakeRepo, pagesBranch, dir, "m")
+	if !errors.Is(err, errFileChanged) {
+		t.Errorf("file changed before the tree: %v, want errFileChanged", err)
+	}
+	if s.Branch(fakeRepo, pagesBranch) != "" || s.CountCalls("git/create-tree") != 0 {
+		t.Error("went on with a file that changed")
+	}
+}
+
+func TestInlineLen(t *testing.T) {
+	for _, b := range [][]byte{
+		[]byte("plain"), []byte("<a href=\"x\">&amp;</a>"), []byte("\r\n\t\x01\x1f\b\f"), []byte("caf\u00e9 \u2028\u2029 \U0001F600 \\"),
+	} {
+		var enc bytes.Buffer // as go-github encodes bodies
+		e := json.NewEncoder(&enc)
+		e.SetEscapeHTML(false)
+		must(t, e.Encode(string(b)))
+		if got, want := inlineLen(b), int64(enc.Len()-1); got < want {
+			t.Errorf("inlineLen(%q) = %d, JSON takes %d", b, got, want)
+		}
+	}
+	for _, b := range [][]byte{nil, {}, []byte("a\x00b"), []byte("\xff"), make([]byte, maxInlineFileBytes+1)} {
+		if n := inlineLen(b); n != 0 {
+			t.Errorf("inlineLen(%q…) = %d, want 0: not inline", b[:min(len(b), 8)], n)
+		}
 	}
 }
 
