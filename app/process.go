@@ -216,12 +216,13 @@ func (ev *event) account() string {
 	if ev.Installation.Account != nil && ev.Installation.Account.Login != "" {
 		return ev.Installation.Account.Login
 	}
-	if ev.Repository != nil && ev.Repository.Owner != nil {
-		return ev.Repository.Owner.Login
-	}
 	if ev.Repository != nil {
-		owner, _, _ := strings.Cut(ev.Repository.FullName, "/")
-		return owner
+		if owner, _, ok := strings.Cut(ev.Repository.FullName, "/"); ok && owner != "" {
+			return owner
+		}
+		if ev.Repository.Owner != nil {
+			return ev.Repository.Owner.Login
+		}
 	}
 	return ""
 }

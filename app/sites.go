@@ -219,7 +219,16 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 		log.Warn("the org's site configuration is invalid: the site is built but not published to Pages", "err", cfgErr)
 	}
 
-	all := corpusOf(states, nil)
+	var names []string
+	for _, st := range states {
+		names = append(names, st.Repo)
+	}
+	intents, err := a.store.Intents(ctx, names)
+	if err != nil {
+		return err
+	}
+	pulls := intentRecords(intents)
+	all := corpusOf(states, pulls, nil)
 	if err := a.sites.Build(ctx, all, a.siteDir(req.Account)); err != nil {
 		return fmt.Errorf("build the site of %s: %w", req.Account, err)
 	}
@@ -228,7 +237,7 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 	if cfgErr != nil || cfg.Pages.Repository == "" {
 		return nil
 	}
-	return a.publishPages(ctx, log, c, req.Account, cfg, states, repos)
+	return a.publishPages(ctx, log, c, req.Account, cfg, states, pulls, repos)
 }
 
 // readRepos reads the records of every repository (a few at a time). A
@@ -267,9 +276,10 @@ func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos [
 	return out, nil
 }
 
-// corpusOf joins the records of several repositories; leave, when not nil,
-// says which repositories to leave out.
-func corpusOf(states []*repoState, leave map[string]bool) *content.Corpus {
+// corpusOf joins the records of several repositories and the intents of
+// their merged pull requests; leave, when not nil, says which repositories
+// to leave out.
+func corpusOf(states []*repoState, pulls map[string][]*content.Record, leave map[string]bool) *content.Corpus {
 	var repos []*content.Repo
 	var records []*content.Record
 	for _, s := range states {
@@ -278,14 +288,44 @@ func corpusOf(states []*repoState, leave map[string]bool) *content.Corpus {
 		}
 		repos = append(repos, s.Records)
 		records = append(records, s.Corpus.Records...)
+		records = append(records, pulls[strings.ToLower(s.Repo)]...)
 	}
 	return content.NewCorpus(repos, records)
+}
+
+// intentRecords turns the captured intents into records of kind intent,
+// by repository, as the site tells them: the PR's why, the records it cited,
+// the files it touched, and a link to the pull request.
+func intentRecords(intents []Intent) map[string][]*content.Record {
+	out := map[string][]*content.Record{}
+	for _, it := range intents {
+		r := &content.Record{
+			Repo:      it.Repository,
+			Kind:      content.KindIntent,
+			ID:        fmt.Sprintf("PR-%d", it.PR),
+			Title:     it.Title,
+			Status:    content.StatusAccepted,
+			StatusRaw: "merged",
+			Date:      content.Date{Time: it.MergedAt.UTC()},
+			Path:      fmt.Sprintf(".backstory/pulls/%d.md", it.PR),
+			Body:      it.Why,
+			RelatesTo: it.Records,
+			URL:       it.URL,
+			Touches:   it.Paths,
+		}
+		if it.Author != "" {
+			r.Deciders = []string{it.Author}
+		}
+		key := strings.ToLower(it.Repository)
+		out[key] = append(out[key], r)
+	}
+	return out
 }
 
 // publishPages publishes the site to a branch of a repository, for GitHub
 // Pages. Records of private repositories never reach a public repository
 // unless site.publish_private allows it.
-func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, account string, cfg siteConfig, states []*repoState, repos []Repository) error {
+func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, account string, cfg siteConfig, states []*repoState, pulls map[string][]*content.Record, repos []Repository) error {
 	target, err := c.Repository(ctx, cfg.Pages.Repository)
 	if err != nil {
 		if _, temporary := RetryAt(err); temporary {
@@ -309,9 +349,9 @@ func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, acco
 		}
 	}
 	dir := filepath.Join(a.sites.Dir, ".pages", strings.ToLower(account))
-	corpus := corpusOf(states, private)
+	corpus := corpusOf(states, pulls, private)
 	if len(left) == 0 {
-		corpus = corpusOf(states, nil)
+		corpus = corpusOf(states, pulls, nil)
 	} else {
 		log.Warn("records of private repositories left out of the public Pages site (set site.publish_private: true in the org's .github/backstory.yml to publish them)",
 			"pages", target.FullName, "private_repositories", strings.Join(left, ", "))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -282,6 +283,9 @@ func TestAMergedPullRequestsIntentIsCaptured(t *testing.T) {
 	}
 	if n := h.runQueued(); n != 1 {
 		t.Errorf("a merge ran %d builds, want 1", n)
+	}
+	if got := h.siteKeys(); !contains(got, "octo-org/hello:PR-"+fmt.Sprint(pr.Number)) {
+		t.Errorf("the merged pull request is not on the site: %v", got)
 	}
 }
 

@@ -26,6 +26,8 @@ type Corpus struct {
 	repos      map[string]*repoIndex // by lower-cased repo name
 	repoSlugs  map[string]*repoIndex
 	byKey      map[string]*Record
+	byURL      map[string]*Record // records that live elsewhere, by URL
+	citedBy    map[*Record][]*Record
 	recordSlug map[*Record]string
 	rels       map[*Record]*relations
 	values     map[*Record][]ValueRef
@@ -97,6 +99,7 @@ func (c *Corpus) index() {
 	c.repos = map[string]*repoIndex{}
 	c.repoSlugs = map[string]*repoIndex{}
 	c.byKey = make(map[string]*Record, len(c.Records))
+	c.byURL = map[string]*Record{}
 	c.recordSlug = make(map[*Record]string, len(c.Records))
 	c.rels = map[*Record]*relations{}
 	for _, repo := range c.Repos {
@@ -117,11 +120,21 @@ func (c *Corpus) index() {
 		if r.Kind == KindDecision && (r.Number > 0 || strings.EqualFold(r.ID, idx.config().FormatID(0))) {
 			idx.byNumber[r.Number] = append(idx.byNumber[r.Number], r)
 		}
+		if u := urlKey(r.URL); u != "" {
+			if _, ok := c.byURL[u]; !ok {
+				c.byURL[u] = r
+			}
+		}
 		idx.byPath[r.Path] = r
 		if _, ok := idx.byLower[strings.ToLower(r.Path)]; !ok {
 			idx.byLower[strings.ToLower(r.Path)] = r
 		}
 		slug := slugify(FileSlug(r.Path), false)
+		if r.URL != "" && slugify(r.ID, false) != "" {
+			// A record that lives elsewhere has a synthetic path: its id
+			// (PR-123) names it better than the made-up file name.
+			slug = slugify(r.ID, false)
+		}
 		if slug == "" {
 			slug = "record"
 		}
@@ -185,7 +198,8 @@ func (c *Corpus) InRepo(name string) []*Record {
 // id ("ADR-0012"), a number in the repository's pattern ("ADR-12", "#ADR-12",
 // "12", "ADR 12"), a path relative to the referring record or to the root
 // (with ../ and #anchors), a GitHub blob URL, the record's site URL
-// (/repos/<repo-slug>/<record-slug>/), a file slug, a markdown link
+// (/repos/<repo-slug>/<record-slug>/), the URL of a record that lives
+// elsewhere (a merged pull request's), a file slug, a markdown link
 // ("[ADR-0017](0017-persist-dex.md)"), or any of these prefixed with another
 // repository ("owner/repo#ADR-12", "owner/repo:ADR-0012"). from gives the
 // repository and folder relative references start from; with from nil every
@@ -206,6 +220,9 @@ func (c *Corpus) Resolve(ref string, from *Record) *Record {
 	}
 	ref = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(ref, "<"), ">"))
 	if strings.Contains(ref, "://") {
+		if r, ok := c.byURL[urlKey(ref)]; ok {
+			return r
+		}
 		if r := c.resolveURL(ref, from); r != nil {
 			return r
 		}
@@ -295,6 +312,16 @@ func (c *Corpus) resolveIn(idx *repoIndex, ref, fromDir string) *Record {
 	return nil
 }
 
+// urlKey is how a record's URL is looked up: without surrounding space, a
+// fragment or a trailing slash.
+func urlKey(u string) string {
+	u = strings.TrimSpace(u)
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
+	}
+	return strings.TrimSuffix(u, "/")
+}
+
 // numberRef reads "12", "0012", "ADR-12", "adr 12", "ADR_0012".
 func numberRef(s, prefix string) (int, bool) {
 	lower := strings.ToLower(strings.TrimSpace(s))
@@ -365,7 +392,17 @@ func (c *Corpus) relate() {
 		}
 		*list = append(*list, r)
 	}
+	c.citedBy = map[*Record][]*Record{}
 	for _, r := range c.Records {
+		if r.Kind == KindIntent {
+			for _, ref := range r.RelatesTo {
+				if t := c.Resolve(ref, r); t != nil && t != r {
+					list := c.citedBy[t]
+					add(&list, r)
+					c.citedBy[t] = list
+				}
+			}
+		}
 		// Each relation as written, the list it fills on the record, and the
 		// opposite list it fills on the record it names.
 		for _, e := range []struct {
@@ -385,6 +422,9 @@ func (c *Corpus) relate() {
 				}
 			}
 		}
+	}
+	for _, list := range c.citedBy {
+		c.newestFirst(list)
 	}
 	for _, x := range c.rels {
 		for _, list := range []*[]*Record{&x.supersedes, &x.supersededBy, &x.amends, &x.amendedBy, &x.relatesTo} {
@@ -420,6 +460,10 @@ func (c *Corpus) AmendedBy(r *Record) []*Record { return clone(c.relationsOf(r).
 
 // RelatesTo returns the records related to r, in either direction.
 func (c *Corpus) RelatesTo(r *Record) []*Record { return clone(c.relationsOf(r).relatesTo) }
+
+// CitedBy returns the intents that cite r in their relates_to (for a
+// captured pull request: the records its body linked to), newest first.
+func (c *Corpus) CitedBy(r *Record) []*Record { return clone(c.citedBy[r]) }
 
 // Chain returns the supersession chain through r, oldest first: every record
 // connected to r by supersession, each after the records it supersedes
@@ -631,6 +675,30 @@ func (c *Corpus) Mentioning(repo, p string) []*Record {
 		}
 		if mentions(r, p) {
 			out = append(out, r)
+		}
+	}
+	c.newestFirst(out)
+	return out
+}
+
+// Touching returns the intents of a repository ("" for every repository)
+// whose changes touched path, or a file inside it for a folder, newest
+// first (by merge time). The root folder matches nothing.
+func (c *Corpus) Touching(repo, p string) []*Record {
+	p = cleanRel(p)
+	if p == "." || p == "" {
+		return nil
+	}
+	var out []*Record
+	for _, r := range c.recordsOf(repo) {
+		if r.Kind != KindIntent {
+			continue
+		}
+		for _, t := range r.Touches {
+			if hasPathPrefix(cleanRel(t), p) {
+				out = append(out, r)
+				break
+			}
 		}
 	}
 	c.newestFirst(out)

@@ -22,6 +22,11 @@ type ExportRecord struct {
 	Values       []string `json:"values"`
 	Governs      []string `json:"governs"`
 	ReviewBy     string   `json:"review_by"`
+	// URL is the record's own page elsewhere (a merged pull request);
+	// Touches are the files a change touched. Both are absent for records
+	// read from files.
+	URL     string   `json:"url,omitempty"`
+	Touches []string `json:"touches,omitempty"`
 	// Sections are the body's headings, in order.
 	Sections []string  `json:"sections"`
 	Problems []Problem `json:"problems"`
@@ -37,7 +42,7 @@ func (r *Record) Export(c *Corpus) ExportRecord {
 		Repo: r.Repo, Path: r.Path, ID: r.ID, Kind: r.Kind, Title: r.Title,
 		Status: r.Status, StatusRaw: r.StatusRaw, Date: r.Date.String(), Number: r.Number,
 		Deciders: nonNil(r.Deciders), Tags: nonNil(r.Tags), Values: nonNil(r.Values), Governs: nonNil(r.Governs),
-		ReviewBy: r.ReviewBy.String(), Sections: make([]string, 0, len(r.Sections)), Problems: r.Problems,
+		ReviewBy: r.ReviewBy.String(), URL: r.URL, Touches: r.Touches, Sections: make([]string, 0, len(r.Sections)), Problems: r.Problems,
 	}
 	for _, sec := range r.Sections {
 		e.Sections = append(e.Sections, sec.Heading)

@@ -137,6 +137,15 @@ type Record struct {
 	// the repository root.
 	Governs []string
 
+	// URL is the record's own page elsewhere, for a record that is not a
+	// file in the repository (a merged pull request, captured as an
+	// intent). When set, Path is synthetic: links to the record's source
+	// go to URL instead of SourceURL+Path, and no edit link is shown.
+	URL string
+	// Touches are the paths of the files a change touched, relative to the
+	// repository root (for intents: the pull request's changed files).
+	Touches []string
+
 	// Sections are the body's headings in order (the H1 title excluded).
 	Sections []Section
 	// Body is the markdown after the front matter with the title heading

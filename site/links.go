@@ -64,7 +64,9 @@ func (l *linkResolver) rewrite(dest string, image bool) linkTarget {
 	// A path in the repository, relative to the record, or to the repository
 	// root when it starts with "/", as GitHub reads it.
 	var repoPath string
-	if strings.HasPrefix(u.Path, "/") {
+	// A record that lives elsewhere (a pull request) has a synthetic path:
+	// its relative links start from the repository root.
+	if strings.HasPrefix(u.Path, "/") || l.r.URL != "" {
 		repoPath = path.Clean(strings.TrimPrefix(u.Path, "/"))
 	} else {
 		repoPath = path.Join(path.Dir(l.r.Path), u.Path)

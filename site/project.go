@@ -38,6 +38,17 @@ type chainItem struct {
 	Current bool   `json:"current"`
 }
 
+// citation is an intent that cited a record: a merged pull request, with
+// its page on the site (URL) and the pull request itself (PR).
+type citation struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	URL   string `json:"url"`
+	PR    string `json:"pr,omitempty"`
+	Date  string `json:"date,omitempty"`
+	Repo  string `json:"repo"`
+}
+
 type valueLink struct {
 	Title string `json:"title"`
 	URL   string `json:"url"`
@@ -89,6 +100,15 @@ type recordPage struct {
 	Sections []string      `json:"sections,omitempty"`
 	Problems []problemNote `json:"problems,omitempty"`
 	Summary  string        `json:"summary"`
+	// ExternalURL is the record's own page elsewhere (Record.URL: a merged
+	// pull request), http(s) only; when set, SourcePath and EditURL are
+	// empty and SourceURL is the same URL.
+	ExternalURL string `json:"external_url,omitempty"`
+	// Touches are the files an intent's change touched.
+	Touches []string `json:"touches,omitempty"`
+	// CitedBy are the intents (merged pull requests) that cited the record,
+	// newest first. They are left out of RelatesTo.
+	CitedBy []citation `json:"cited_by,omitempty"`
 }
 
 // searchEntry is one record in search.json; keys are short because the
@@ -103,6 +123,24 @@ type searchEntry struct {
 	D string   `json:"d"`
 	G []string `json:"g"`
 	X string   `json:"x"`
+}
+
+// whyData is why.json: the governs globs, newest decision first, and the
+// merged intents with the paths they touched, newest first (by merge time).
+type whyData struct {
+	Governs []whyEntry  `json:"governs"`
+	Intents []whyIntent `json:"intents"`
+}
+
+// whyIntent is one intent that touched files, in why.json.
+type whyIntent struct {
+	Repo  string   `json:"repo"`
+	ID    string   `json:"id"`
+	Title string   `json:"title"`
+	URL   string   `json:"url"`
+	PR    string   `json:"pr,omitempty"`
+	Date  string   `json:"date"`
+	Paths []string `json:"paths"`
 }
 
 // whyEntry is one governs glob of one record in why.json.
@@ -276,10 +314,17 @@ func (g *generator) page(r *content.Record, summary string) recordPage {
 		RecordID: r.ID, Key: r.Key(), Number: r.Number,
 		Repo: r.Repo, RepoURL: "/repos/" + content.RepoSlug(r.Repo) + "/",
 		SourcePath: r.Path, Deciders: r.Deciders, ReviewBy: r.ReviewBy.String(),
-		ReviewDue: g.reviewDue(r), Governs: r.Governs, Summary: summary,
+		ReviewDue: g.reviewDue(r), Governs: r.Governs, Touches: r.Touches, Summary: summary,
 		Row: g.row(r),
 	}
-	if repo != nil {
+	switch {
+	case r.URL != "":
+		// The record is not a file: its path is synthetic, and its source
+		// is its page elsewhere.
+		p.SourcePath = ""
+		p.ExternalURL = externalURL(r.URL)
+		p.SourceURL = p.ExternalURL
+	case repo != nil:
 		if repo.SourceURL != "" {
 			p.SourceURL = repo.SourceURL + r.Path
 		}
@@ -296,7 +341,11 @@ func (g *generator) page(r *content.Record, summary string) recordPage {
 	p.SupersededBy = g.withUnresolved(r, g.c.SupersededBy(r), r.SupersededBy)
 	p.Amends = g.withUnresolved(r, g.c.Amends(r), r.Amends)
 	p.AmendedBy = g.refs(g.c.AmendedBy(r))
-	p.RelatesTo = g.withUnresolved(r, g.c.RelatesTo(r), r.RelatesTo)
+	cited := g.c.CitedBy(r)
+	for _, x := range cited {
+		p.CitedBy = append(p.CitedBy, citation{ID: x.ID, Title: x.Title, URL: g.recURL[x], PR: externalURL(x.URL), Date: x.Date.String(), Repo: x.Repo})
+	}
+	p.RelatesTo = g.withUnresolved(r, without(g.c.RelatesTo(r), cited), r.RelatesTo)
 	for _, v := range g.c.Values(r) {
 		t := valueTitle(v.Name)
 		if v.Record != nil {
@@ -316,6 +365,41 @@ func (g *generator) page(r *content.Record, summary string) recordPage {
 		p.Problems = append(p.Problems, problemNote{Line: pr.Line, Message: pr.Message})
 	}
 	return p
+}
+
+// without returns list less the records in drop.
+func without(list, drop []*content.Record) []*content.Record {
+	if len(drop) == 0 {
+		return list
+	}
+	out := list[:0:0]
+	for _, r := range list {
+		keep := true
+		for _, d := range drop {
+			if r == d {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// externalURL is a record's URL as the site may link to it: http(s) only,
+// since record data is untrusted; anything else gives "".
+func externalURL(u string) string {
+	u = strings.TrimSpace(u)
+	lower := strings.ToLower(u)
+	if !strings.HasPrefix(lower, "https://") && !strings.HasPrefix(lower, "http://") {
+		return ""
+	}
+	if strings.ContainsAny(u, " \t\n\r\"'<>`") {
+		return ""
+	}
+	return u
 }
 
 func (g *generator) refsOrEmpty(rs []*content.Record) []ref {
@@ -453,7 +537,8 @@ func (g *generator) writeLists(w *projectWriter) error {
 	n.Values = len(g.c.ValueRecords()) + len(undefined)
 	byRepoStatus := map[string]map[string]int{}
 	search := make([]searchEntry, 0, len(g.c.Records))
-	why := []whyEntry{}
+	why := whyData{Governs: []whyEntry{}, Intents: []whyIntent{}}
+	var touched []*content.Record
 	for i, r := range g.c.Records {
 		switch r.Kind {
 		case content.KindDecision:
@@ -476,10 +561,18 @@ func (g *generator) writeLists(w *projectWriter) error {
 		}
 		search = append(search, searchEntry{T: r.Title, U: g.recURL[r], I: r.ID, R: r.Repo, S: shownStatus(r), K: string(r.Kind), D: r.Date.String(), G: tags, X: g.excerpts[i]})
 		for _, glob := range r.Governs {
-			why = append(why, whyEntry{Repo: r.Repo, Glob: glob, ID: r.ID, Title: r.Title, URL: g.recURL[r], Status: shownStatus(r), Date: r.Date.String()})
+			why.Governs = append(why.Governs, whyEntry{Repo: r.Repo, Glob: glob, ID: r.ID, Title: r.Title, URL: g.recURL[r], Status: shownStatus(r), Date: r.Date.String()})
+		}
+		if r.Kind == content.KindIntent && len(r.Touches) > 0 {
+			touched = append(touched, r)
 		}
 	}
-	sort.SliceStable(why, func(i, j int) bool { return why[i].Date > why[j].Date })
+	sort.SliceStable(why.Governs, func(i, j int) bool { return why.Governs[i].Date > why.Governs[j].Date })
+	// Merge order, newest first: the full merge time, not only the day.
+	sort.SliceStable(touched, func(i, j int) bool { return touched[i].Date.After(touched[j].Date.Time) })
+	for _, r := range touched {
+		why.Intents = append(why.Intents, whyIntent{Repo: r.Repo, ID: r.ID, Title: r.Title, URL: g.recURL[r], PR: externalURL(r.URL), Date: r.Date.String(), Paths: r.Touches})
+	}
 
 	title := g.opts.Title
 	pages := []struct {

@@ -1,6 +1,9 @@
 // "Why is this code like this?": matches a path against the governs globs in
-// why.json ([{repo, glob, id, title, url, status, date}]) and lists the
-// decisions that govern it, newest first. Globs follow doublestar rules:
+// why.json ({governs: [{repo, glob, id, title, url, status, date}], intents:
+// [{repo, id, title, url, pr, date, paths}]}) and lists the decisions that
+// govern it, newest first, then the merged intents (pull requests) that
+// touched it or a file inside it, in the order why.json gives: most recently
+// merged first. Globs follow doublestar rules:
 // "*" and "?" stay inside one path segment, "**" spans any number of
 // segments (zero included), "[abc]", "[!a-z]" and "{a,b}" work as in a shell.
 (function () {
@@ -13,7 +16,7 @@
   var meta = document.querySelector('meta[name="backstory-base"]');
   var base = meta ? meta.content : "/";
   if (base.charAt(base.length - 1) !== "/") base += "/";
-  var entries = [], timer = 0;
+  var entries = [], intents = [], timer = 0;
   var known = ["accepted", "proposed", "superseded", "deprecated", "rejected", "draft", "unknown"];
 
   function esc(c) { return /[.*+?^${}()|[\]\\\/]/.test(c) ? "\\" + c : c; }
@@ -129,10 +132,54 @@
     var h = el("h2", "", found.length ? (found.length === 1 ? "1 decision governs " : found.length + " decisions govern ") : "No decision governs ");
     h.appendChild(el("code", "", path));
     out.appendChild(h);
+    var changed = intents.filter(function (e) {
+      if (repo && e.repo !== repo) return false;
+      return (e.paths || []).some(function (p) { return p === path || p.lastIndexOf(path + "/", 0) === 0; });
+    });
     if (!found.length) {
-      out.appendChild(el("p", "muted", "Nothing on record says why this path is the way it is. That may be worth writing down."));
-      return;
+      out.appendChild(el("p", "muted", changed.length ? "No decision says why this path is the way it is; the pull requests below say why it changed." :
+        "Nothing on record says why this path is the way it is. That may be worth writing down."));
+    } else {
+      listDecisions(found);
     }
+    if (changed.length) listIntents(changed, path);
+  }
+
+  function link(text, url, cls) {
+    var a = el(url ? "a" : "span", cls, text);
+    if (url) a.href = url.charAt(0) === "/" ? base + url.slice(1) : url;
+    return a;
+  }
+
+  // listIntents shows the merged pull requests that changed the path.
+  function listIntents(list, path) {
+    var h = el("h2", "", list.length === 1 ? "1 merged pull request changed " : list.length + " merged pull requests changed ");
+    h.appendChild(el("code", "", path));
+    out.appendChild(h);
+    out.appendChild(el("p", "small muted", "Most recently merged first."));
+    var ol = el("ol", "rows why-list why-intents");
+    list.forEach(function (e) {
+      var li = el("li", "row");
+      li.appendChild(link(e.title, e.url, "row-title"));
+      var m = el("span", "row-meta");
+      m.appendChild(el("span", "kind", "intent"));
+      m.appendChild(document.createTextNode(" "));
+      m.appendChild(el("span", "rid", e.id));
+      m.appendChild(document.createTextNode(" "));
+      m.appendChild(el("span", "rrepo", e.repo));
+      m.appendChild(document.createTextNode(" "));
+      m.appendChild(e.date ? el("time", "rdate", e.date) : el("span", "rdate undated", "undated"));
+      if (e.pr && /^https?:\/\//i.test(e.pr)) {
+        m.appendChild(document.createTextNode(" "));
+        m.appendChild(link("pull request", e.pr, ""));
+      }
+      li.appendChild(m);
+      ol.appendChild(li);
+    });
+    out.appendChild(ol);
+  }
+
+  function listDecisions(found) {
     var ol = el("ol", "rows why-list");
     found.forEach(function (f) {
       var e = f.e, li = el("li", "row");
@@ -161,9 +208,12 @@
   fetch(base + "why.json")
     .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
     .then(function (data) {
-      entries = data || [];
+      data = data || {};
+      entries = Array.isArray(data) ? data : (data.governs || []);
+      intents = data.intents || [];
       var repos = {};
       entries.forEach(function (e) { e.c = compile(e.glob || ""); repos[e.repo] = true; });
+      intents.forEach(function (e) { repos[e.repo] = true; });
       Object.keys(repos).sort().forEach(function (r) {
         var o = document.createElement("option"); o.value = r; o.textContent = r; repoSel.appendChild(o);
       });
