@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -182,6 +183,33 @@ type IntentStore interface {
 	// DeleteIntents forgets every intent of a repository (the App was
 	// removed from it).
 	DeleteIntents(ctx context.Context, repo string) error
+}
+
+// StoredText is s as every store keeps it: invalid UTF-8 and NUL bytes
+// (which PostgreSQL cannot store) become U+FFFD, in every store alike.
+func StoredText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// StoredIntent is i as every store keeps it: its texts through StoredText,
+// its lists copies and never nil.
+func StoredIntent(i Intent) Intent {
+	i.Repository, i.Title, i.Author, i.URL = StoredText(i.Repository), StoredText(i.Title), StoredText(i.Author), StoredText(i.URL)
+	i.MergeSHA, i.Why = StoredText(i.MergeSHA), StoredText(i.Why)
+	for _, list := range []*[]string{&i.Records, &i.Paths} {
+		out := make([]string, len(*list))
+		for k, v := range *list {
+			out[k] = StoredText(v)
+		}
+		*list = out
+	}
+	return i
+}
+
+// RepositoryKey is how the stores compare intents' repository names:
+// without case, as GitHub does.
+func RepositoryKey(repo string) string {
+	return strings.ToLower(StoredText(repo))
 }
 
 // Store is all of backstory's state: SQLite by default, PostgreSQL for

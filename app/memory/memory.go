@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -414,34 +413,12 @@ func (s *Store) OpenPRRecords(ctx context.Context, repo string) (map[int][]app.R
 	return out, nil
 }
 
-// cleanText makes a text what the SQL stores would store: PostgreSQL text
-// holds neither NUL nor invalid UTF-8, and the stores behave alike.
-func cleanText(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// repoKey is how intents compare repository names: without case, as
-// GitHub does.
-func repoKey(repo string) string {
-	return strings.ToLower(cleanText(repo))
-}
-
-// cleanIntent makes every text of i what the SQL stores would store, and
-// its lists copies, never nil.
-func cleanIntent(i app.Intent) app.Intent {
-	i.Repository, i.Title, i.Author, i.URL = cleanText(i.Repository), cleanText(i.Title), cleanText(i.Author), cleanText(i.URL)
-	i.MergeSHA, i.Why = cleanText(i.MergeSHA), cleanText(i.Why)
-	i.Records, i.Paths = cleanTexts(i.Records), cleanTexts(i.Paths)
-	return i
-}
-
-func cleanTexts(list []string) []string {
-	out := make([]string, len(list))
-	for k, v := range list {
-		out[k] = cleanText(v)
-	}
-	return out
-}
+// The stores keep texts and compare repository names alike (app.StoredText).
+var (
+	cleanText   = app.StoredText
+	cleanIntent = app.StoredIntent
+	repoKey     = app.RepositoryKey
+)
 
 // SaveIntent stores i, replacing an intent of the same repository (compared
 // without case) and PR.

@@ -316,12 +316,6 @@ func (s *Store) finish(ctx context.Context, verb, id, worker, set string, args .
 	return fmt.Errorf("postgres store: %s delivery %q as %q: %w", verb, id, worker, app.ErrLeaseLost)
 }
 
-// cleanText makes an error text storable: PostgreSQL text holds neither NUL
-// nor invalid UTF-8, and a Retry must not fail for what its reason quotes.
-func cleanText(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
 // Delivery returns one delivery by id, or app.ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, id string) (app.Delivery, error) {
 	if err := s.check(); err != nil {

@@ -4,35 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/backstory-dev/backstory/app"
 	"github.com/jackc/pgx/v5/pgtype"
 )
-
-// repoKey is how intents compare repository names: without case, as
-// GitHub does. Lower-cased here, not by the server, so that every store
-// folds case alike whatever the database's locale.
-func repoKey(repo string) string {
-	return strings.ToLower(cleanText(repo))
-}
-
-// cleanIntent makes every text of i storable (cleanText), and its lists
-// never nil.
-func cleanIntent(i app.Intent) app.Intent {
-	i.Repository, i.Title, i.Author, i.URL = cleanText(i.Repository), cleanText(i.Title), cleanText(i.Author), cleanText(i.URL)
-	i.MergeSHA, i.Why = cleanText(i.MergeSHA), cleanText(i.Why)
-	i.Records, i.Paths = cleanTexts(i.Records), cleanTexts(i.Paths)
-	return i
-}
-
-func cleanTexts(list []string) []string {
-	out := make([]string, len(list))
-	for k, v := range list {
-		out[k] = cleanText(v)
-	}
-	return out
-}
 
 // SaveIntent stores i, replacing an intent of the same repository (compared
 // without case) and PR.
@@ -116,3 +91,10 @@ func (s *Store) DeleteIntents(ctx context.Context, repo string) error {
 	}
 	return nil
 }
+
+// The stores keep texts and compare repository names alike (app.StoredText).
+var (
+	cleanText   = app.StoredText
+	cleanIntent = app.StoredIntent
+	repoKey     = app.RepositoryKey
+)

@@ -257,12 +257,6 @@ func (s *Store) finish(ctx context.Context, verb, id, worker, set string, args .
 	})
 }
 
-// cleanText makes an error text storable in both stores alike: PostgreSQL
-// text holds neither NUL nor invalid UTF-8.
-func cleanText(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
 // Delivery returns one delivery by id, or app.ErrNotFound.
 func (s *Store) Delivery(ctx context.Context, id string) (app.Delivery, error) {
 	d, _, err := scanDelivery(s.rdb.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))

@@ -6,33 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/backstory-dev/backstory/app"
 )
-
-// repoKey is how intents compare repository names: without case, as
-// GitHub does.
-func repoKey(repo string) string {
-	return strings.ToLower(cleanText(repo))
-}
-
-// cleanIntent makes every text of i storable in both stores alike
-// (cleanText), and its lists never nil.
-func cleanIntent(i app.Intent) app.Intent {
-	i.Repository, i.Title, i.Author, i.URL = cleanText(i.Repository), cleanText(i.Title), cleanText(i.Author), cleanText(i.URL)
-	i.MergeSHA, i.Why = cleanText(i.MergeSHA), cleanText(i.Why)
-	i.Records, i.Paths = cleanTexts(i.Records), cleanTexts(i.Paths)
-	return i
-}
-
-func cleanTexts(list []string) []string {
-	out := make([]string, len(list))
-	for k, v := range list {
-		out[k] = cleanText(v)
-	}
-	return out
-}
 
 // SaveIntent stores i, replacing an intent of the same repository (compared
 // without case) and PR.
@@ -137,3 +113,10 @@ func (s *Store) DeleteIntents(ctx context.Context, repo string) error {
 		return nil
 	})
 }
+
+// The stores keep texts and compare repository names alike (app.StoredText).
+var (
+	cleanText   = app.StoredText
+	cleanIntent = app.StoredIntent
+	repoKey     = app.RepositoryKey
+)
