@@ -80,20 +80,19 @@ type Options struct {
 // App turns deliveries into context checks: it is the Processor the Worker
 // runs.
 type App struct {
-	gh        GitHub
-	store     Store
-	log       *slog.Logger
-	metrics   *Metrics
-	now       func() time.Time
-	appID     int64
-	siteURL   string
-	repos     *repoCache
-	files     *filesCache
-	tmpDir    string
-	notify    func()
-	sites     SiteOptions
-	builds    builds
-	instRepos installationRepos
+	gh      GitHub
+	store   Store
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+	appID   int64
+	siteURL string
+	repos   *repoCache
+	files   *filesCache
+	tmpDir  string
+	notify  func()
+	sites   SiteOptions
+	builds  builds
 }
 
 // New makes an App.
@@ -103,7 +102,7 @@ func New(opts Options) (*App, error) {
 	}
 	a := &App{gh: opts.GitHub, store: opts.Store, log: opts.Log, metrics: opts.Metrics, now: opts.Now,
 		appID: opts.AppID, siteURL: opts.SiteURL, notify: opts.Notify, sites: opts.Sites,
-		builds: builds{latest: map[int64]string{}}, instRepos: installationRepos{entries: map[int64]reposEntry{}}}
+		builds: builds{latest: map[int64]string{}}}
 	if a.sites.Build != nil && a.sites.Dir == "" {
 		return nil, errors.New("app: Sites.Dir is required to keep sites")
 	}

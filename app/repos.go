@@ -169,19 +169,26 @@ func (rc *repoCache) org(owner string) *orgEntry {
 // Forget drops a repository's state and mirror (the App was removed from
 // it).
 func (rc *repoCache) Forget(repo string) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
 	key := strings.ToLower(repo)
+	rc.mu.Lock()
 	e, ok := rc.repos[key]
-	if !ok {
-		os.RemoveAll(rc.mirror(key))
-		return
-	}
-	e.mu.Lock()
 	delete(rc.repos, key)
+	rc.mu.Unlock()
+	if ok {
+		// Not under rc.mu: a refresh in progress may hold e.mu a while.
+		e.mu.Lock()
+		e.state, e.gone = nil, true
+		defer e.mu.Unlock()
+	}
 	os.RemoveAll(rc.mirror(key))
-	e.state, e.gone = nil, true
-	e.mu.Unlock()
+}
+
+// freshOrgConfig reads the org's defaults again, through c (the org's own
+// installation when building its site: a 404 read through another
+// installation's token must not stand for it).
+func (rc *repoCache) freshOrgConfig(ctx context.Context, c Client, owner string) ([]byte, error) {
+	rc.org(owner).stale.Store(true)
+	return rc.orgConfig(ctx, c, owner)
 }
 
 // orgConfig returns the org's .github/backstory.yml from its .github
@@ -209,6 +216,17 @@ func (rc *repoCache) orgConfig(ctx context.Context, c Client, owner string) ([]b
 // State returns the state of repo's default branch, refreshing it when it
 // is older than the cache's ttl or a push made it stale.
 func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
+	return rc.state(ctx, c, repo, branch, false)
+}
+
+// Fresh is State without the TTL: the default branch's tree is always asked
+// for again (conditionally: a 304 when it has not moved). Site builds use
+// it, since a push may have been handled by another replica.
+func (rc *repoCache) Fresh(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
+	return rc.state(ctx, c, repo, branch, true)
+}
+
+func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, fresh bool) (*repoState, error) {
 	owner, _, _ := strings.Cut(repo, "/")
 	orgData, err := rc.orgConfig(ctx, c, owner)
 	if err != nil {
@@ -223,7 +241,7 @@ func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (
 	}
 	defer e.mu.Unlock()
 	now := rc.now()
-	if s := e.state; s != nil && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
+	if s := e.state; s != nil && !fresh && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
 		return rc.withOrg(s, orgData), nil
 	}
 	e.stale.Store(false) // a push from now on invalidates what is read next
@@ -344,6 +362,10 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 			treeSHA = ""
 			break
 		}
+	}
+	// A repository without records or configuration has an empty mirror.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
 	}
 	r, err := content.OpenRepo(repo + "=" + dir)
 	if err != nil {

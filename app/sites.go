@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -90,43 +89,6 @@ type buildRequest struct {
 	Reason  string `json:"reason"`
 }
 
-// installationRepos caches each installation's repository list, so a
-// rebuild after a push does not list every repository again (a request per
-// hundred): installation events drop it, and it is asked for again after
-// the repository cache's TTL.
-type installationRepos struct {
-	mu      sync.Mutex
-	entries map[int64]reposEntry
-}
-
-type reposEntry struct {
-	repos   []Repository
-	checked time.Time
-}
-
-func (a *App) installationRepositories(ctx context.Context, c Client, inst int64) ([]Repository, error) {
-	a.instRepos.mu.Lock()
-	e, ok := a.instRepos.entries[inst]
-	a.instRepos.mu.Unlock()
-	if ok && a.now().Sub(e.checked) < a.repos.ttl {
-		return e.repos, nil
-	}
-	repos, err := c.Repositories(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a.instRepos.mu.Lock()
-	a.instRepos.entries[inst] = reposEntry{repos: repos, checked: a.now()}
-	a.instRepos.mu.Unlock()
-	return repos, nil
-}
-
-func (a *App) forgetInstallationRepositories(inst int64) {
-	a.instRepos.mu.Lock()
-	delete(a.instRepos.entries, inst)
-	a.instRepos.mu.Unlock()
-}
-
 // builds remembers, per installation, the newest build asked for in this
 // process, so that older queued builds are skipped.
 type builds struct {
@@ -161,6 +123,9 @@ func (a *App) RequestBuild(ctx context.Context, installation int64, account, rea
 	if _, err := a.store.Enqueue(ctx, d); err != nil {
 		a.builds.mu.Lock()
 		if a.builds.latest[installation] == d.ID {
+			// Back to the build before, which was stored; with the store
+			// check in onBuild, a stale entry can only cause a build, never
+			// a skip of the newest.
 			if had {
 				a.builds.latest[installation] = previous
 			} else {
@@ -197,11 +162,20 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 	a.builds.mu.Unlock()
 	log := a.log.With("delivery", d.ID, "event", d.Event, "installation", inst, "account", req.Account)
 	if known && latest != d.ID {
-		log.Info("build skipped: a newer one is queued", "reason", req.Reason)
-		return nil
+		// Skip only for a newer build this process asked for that is still
+		// waiting: it will build the same or a later state. (Another
+		// replica's builds are never skipped for one of ours that already
+		// ran.)
+		if newer, err := a.store.Delivery(ctx, latest); err == nil && newer.State == StatePending {
+			log.Info("build skipped: a newer one is queued", "reason", req.Reason)
+			return nil
+		}
 	}
 	c := a.gh.Installation(inst)
-	repos, err := a.installationRepositories(ctx, c, inst)
+	// Everything a build reads is asked for again, conditionally (304s are
+	// free): a push, a repository made private or an installation change
+	// may have been handled by another replica.
+	repos, err := c.Repositories(ctx)
 	if err != nil {
 		return fmt.Errorf("list installation %d's repositories: %w", inst, err)
 	}
@@ -210,7 +184,7 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return err
 	}
-	orgData, err := a.repos.orgConfig(ctx, c, req.Account)
+	orgData, err := a.repos.freshOrgConfig(ctx, c, req.Account)
 	if err != nil {
 		return err
 	}
@@ -241,9 +215,10 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 }
 
 // readRepos reads the records of every repository (a few at a time). A
-// repository that cannot be read for a reason that will not pass is left
-// out and logged; a temporary failure fails the build, which is retried
-// (the repositories already read stay cached).
+// repository that is gone or that GitHub refuses to serve is left out and
+// logged; any other failure fails the build, which is retried (the
+// repositories already read stay cached), so a site is never published
+// with records missing by accident.
 func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos []Repository) ([]*repoState, error) {
 	const parallel = 4
 	states := make([]*repoState, len(repos))
@@ -256,7 +231,7 @@ func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos [
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			states[i], errs[i] = a.repos.State(ctx, c, r.FullName, r.DefaultBranch)
+			states[i], errs[i] = a.repos.Fresh(ctx, c, r.FullName, r.DefaultBranch)
 		}()
 	}
 	wg.Wait()
@@ -265,12 +240,14 @@ func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos [
 		switch {
 		case err == nil:
 			out = append(out, states[i])
-		case isTemporary(err) || ctx.Err() != nil:
-			return nil, err
 		case errors.Is(err, ErrNotFound):
 			log.Info("repository is empty or gone: left out of the site", "repository", repos[i].FullName)
+		case IsRejected(err):
+			log.Warn("GitHub refuses to serve this repository: left out of the site", "repository", repos[i].FullName, "err", err)
 		default:
-			log.Warn("repository cannot be read: left out of the site", "repository", repos[i].FullName, "err", err)
+			// Temporary, or local (a full disk): publishing now would drop
+			// this repository's records from the site. Retry the build.
+			return nil, err
 		}
 	}
 	return out, nil
@@ -323,8 +300,9 @@ func intentRecords(intents []Intent) map[string][]*content.Record {
 }
 
 // publishPages publishes the site to a branch of a repository, for GitHub
-// Pages. Records of private repositories never reach a public repository
-// unless site.publish_private allows it.
+// Pages. A Pages site is public whatever the repository's visibility (but
+// on Enterprise plans), so records of private repositories are left out
+// unless site.publish_private allows them.
 func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, account string, cfg siteConfig, states []*repoState, pulls map[string][]*content.Record, repos []Repository) error {
 	target, err := c.Repository(ctx, cfg.Pages.Repository)
 	if err != nil {
@@ -341,35 +319,41 @@ func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, acco
 		}
 	}
 	var left []string
-	if !target.Private && !cfg.PublishPrivate {
+	if !cfg.PublishPrivate {
 		for _, s := range states {
 			if private[strings.ToLower(s.Repo)] {
 				left = append(left, s.Repo)
 			}
 		}
 	}
-	dir := filepath.Join(a.sites.Dir, ".pages", strings.ToLower(account))
-	corpus := corpusOf(states, pulls, private)
+	dir := a.siteDir(account)
+	records := 0
 	if len(left) == 0 {
-		corpus = corpusOf(states, pulls, nil)
+		// The site already built holds exactly what Pages may show.
+		for _, s := range states {
+			records += len(s.Corpus.Records)
+		}
 	} else {
-		log.Warn("records of private repositories left out of the public Pages site (set site.publish_private: true in the org's .github/backstory.yml to publish them)",
+		log.Warn("records of private repositories left out of the Pages site (set site.publish_private: true in the org's .github/backstory.yml to publish them)",
 			"pages", target.FullName, "private_repositories", strings.Join(left, ", "))
-	}
-	if err := a.sites.Build(ctx, corpus, dir); err != nil {
-		return fmt.Errorf("build the Pages site of %s: %w", account, err)
+		dir = filepath.Join(a.sites.Dir, ".pages", strings.ToLower(account))
+		corpus := corpusOf(states, pulls, private)
+		records = len(corpus.Records)
+		if err := a.sites.Build(ctx, corpus, dir); err != nil {
+			return fmt.Errorf("build the Pages site of %s: %w", account, err)
+		}
 	}
 	// GitHub Pages would run Jekyll over the site, hiding files that start
 	// with an underscore.
 	if err := os.WriteFile(filepath.Join(dir, ".nojekyll"), nil, 0o644); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("backstory: the story of %s (%d records)", account, len(corpus.Records))
+	msg := fmt.Sprintf("backstory: the story of %s (%d records)", account, records)
 	sha, err := c.PublishBranch(ctx, target.FullName, cfg.Pages.Branch, dir, msg)
 	if err != nil {
 		return fmt.Errorf("publish to %s@%s: %w", target.FullName, cfg.Pages.Branch, err)
 	}
-	log.Info("site published to Pages", "pages", target.FullName, "branch", cfg.Pages.Branch, "commit", sha, "records", len(corpus.Records))
+	log.Info("site published to Pages", "pages", target.FullName, "branch", cfg.Pages.Branch, "commit", sha, "records", records)
 	return nil
 }
 
@@ -381,7 +365,6 @@ func (a *App) onInstallation(ctx context.Context, log *slog.Logger, event string
 	if ev.Installation.ID == 0 {
 		return nil
 	}
-	a.forgetInstallationRepositories(ev.Installation.ID)
 	switch {
 	case event == "installation" && (ev.Action == "deleted" || ev.Action == "suspend"):
 		return nil

@@ -314,3 +314,60 @@ func TestARemovedRepositoryIsForgotten(t *testing.T) {
 		t.Errorf("a removed repository's intents are kept: %+v", its)
 	}
 }
+
+func TestTwoReplicasNeitherLoseNorStaleABuild(t *testing.T) {
+	h := newSiteHarness(t)
+	h.install()
+	h.runQueued()
+	// A second replica on the same store and GitHub, with its own caches,
+	// already warm.
+	gh, err := github.New(github.Options{AppID: h.gh.AppID, PrivateKey: h.gh.PrivateKeyPEM(), BaseURL: h.gh.URL(), HTTPClient: h.gh.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := app.New(app.Options{GitHub: gh, Store: h.store, AppID: h.gh.AppID, CacheDir: t.TempDir(),
+		Sites: app.SiteOptions{Build: h.build.build, Dir: h.dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.RequestBuild(context.Background(), installation, org, "warm up"); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := h.store.Claim(context.Background(), "b", 1, time.Now().Add(time.Hour), time.Minute)
+	if err := other.Process(context.Background(), ds[0]); err != nil {
+		t.Fatal(err)
+	}
+	h.store.Complete(context.Background(), ds[0].ID, "b", time.Now())
+
+	// Replica A handles a push adding a record and asks for a build;
+	// replica B asks for one too. B takes A's build, A takes B's.
+	h.gh.Commit(repoName, "main", map[string][]byte{"docs/decisions/0004-adopt-otel.md": []byte("---\nid: ADR-0004\ntitle: Adopt OpenTelemetry\nstatus: accepted\ndate: 2025-02-01\n---\n# Adopt OpenTelemetry\n")})
+	push := payload(t, "push", "with-installation.payload.json", func(m map[string]any) {
+		m["ref"] = "refs/heads/main"
+		m["commits"] = []any{map[string]any{"added": []any{"docs/decisions/0004-adopt-otel.md"}, "modified": []any{}, "removed": []any{}}}
+	})
+	if err := h.process("push", push); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RequestBuild(context.Background(), installation, org, "replica B"); err != nil {
+		t.Fatal(err)
+	}
+	before := h.build.count
+	for _, replica := range []*app.App{other, h.app} {
+		ds, err := h.store.Claim(context.Background(), "w", 1, time.Now().Add(time.Hour), time.Minute)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %v %v", ds, err)
+		}
+		if err := replica.Process(context.Background(), ds[0]); err != nil {
+			t.Fatal(err)
+		}
+		h.store.Complete(context.Background(), ds[0].ID, "w", time.Now())
+	}
+	if h.build.count == before {
+		t.Fatal("two replicas each skipped the other's build: nothing was built")
+	}
+	if got := h.siteKeys(); !contains(got, "octo-org/hello:ADR-0004") {
+		t.Errorf("a replica that did not see the push built a stale site: %v", got)
+	}
+}
