@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,7 @@ func open(ctx context.Context, path string, opts options, steps []migration) (*S
 	}
 	f.Close()
 
+	started := time.Now()
 	s := &Store{path: path, opts: opts, ops: make(chan *op, opts.maxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
 	if s.wdb, err = sql.Open("sqlite", dsn(abs, opts, false)); err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -92,7 +94,23 @@ func open(ctx context.Context, path string, opts options, steps []migration) (*S
 	s.wdb.SetMaxOpenConns(1)
 	s.wdb.SetConnMaxLifetime(0)
 	s.wdb.SetConnMaxIdleTime(0)
-	if s.conn, err = s.wdb.Conn(ctx); err != nil {
+	// Opening sets WAL mode, which takes a lock that SQLite's busy timeout
+	// does not wait for: when several processes open a new file at once,
+	// one may be told "database is locked". Try again for a while.
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		s.conn, err = s.wdb.Conn(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Since(started) > 10*time.Second {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(wait):
+			continue
+		}
+		break
+	}
+	if err != nil {
 		s.wdb.Close()
 		return nil, fmt.Errorf("sqlite %s: open: %w", path, err)
 	}
