@@ -598,21 +598,10 @@ func (a *App) evaluatePR(ctx context.Context, log *slog.Logger, c Client, pr Pul
 	if err != nil {
 		return fmt.Errorf("list the files of %s#%d: %w", repo, pr.Number, err)
 	}
-	in := check.Input{
-		Config:         state.Config,
-		ConfigProblems: state.Problems,
-		Corpus:         state.Corpus,
-		Governs:        state.Governs,
-		Now:            a.now(),
-		SiteURL:        a.siteURL,
-	}
-	in.PR = check.PullRequest{Repository: repo, Number: pr.Number, Title: pr.Title, Body: pr.Body, Author: pr.Author,
-		AuthorIsBot: pr.AuthorType == "Bot" || strings.HasSuffix(pr.Author, "[bot]"), Draft: pr.Draft,
-		Labels: pr.Labels, HeadSHA: pr.HeadSHA, Template: state.Template}
+	in := checkInput(state, pr, files)
+	in.Now, in.SiteURL = a.now(), a.siteURL
 	var added []*content.Record
 	for _, f := range files {
-		in.PR.Files = append(in.PR.Files, check.File{Path: f.Path, PreviousPath: f.PreviousPath, Status: f.Status,
-			Additions: f.Additions, Deletions: f.Deletions, Patch: f.Patch})
 		if f.Status == "removed" || !content.MayHoldRecord(state.Records.Config, f.Path) {
 			continue
 		}
@@ -744,6 +733,20 @@ func (a *App) withReferencedRepos(ctx context.Context, log *slog.Logger, c Clien
 		return nil
 	}
 	return content.NewCorpus(repos, records)
+}
+
+// checkInput is what the check engine reads of a pull request and the
+// state of its repository's default branch.
+func checkInput(state *repoState, pr PullRequest, files []ChangedFile) check.Input {
+	in := check.Input{Config: state.Config, ConfigProblems: state.Problems, Corpus: state.Corpus, Governs: state.Governs}
+	in.PR = check.PullRequest{Repository: pr.Repository, Number: pr.Number, Title: pr.Title, Body: pr.Body, Author: pr.Author,
+		AuthorIsBot: pr.AuthorType == "Bot" || strings.HasSuffix(pr.Author, "[bot]"), Draft: pr.Draft,
+		Labels: pr.Labels, HeadSHA: pr.HeadSHA, Template: state.Template}
+	for _, f := range files {
+		in.PR.Files = append(in.PR.Files, check.File{Path: f.Path, PreviousPath: f.PreviousPath, Status: f.Status,
+			Additions: f.Additions, Deletions: f.Deletions, Patch: f.Patch})
+	}
+	return in
 }
 
 // onMergeGroup passes the merge queue: every pull request in it was checked

@@ -422,7 +422,7 @@ func (a *App) captureIntent(ctx context.Context, log *slog.Logger, c Client, ins
 	if err != nil {
 		return fmt.Errorf("list the files of %s#%d: %w", pr.Repository, pr.Number, err)
 	}
-	in := intentInput(state, pr, files)
+	in := checkInput(state, pr, files)
 	v := check.Evaluate(in)
 	it := Intent{Repository: pr.Repository, PR: pr.Number, Title: pr.Title, Author: pr.Author, URL: pr.HTMLURL,
 		MergedAt: pr.MergedAt, MergeSHA: pr.MergeSHA, Why: check.IntentText(pr.Body, state.Config.Intent, state.Template)}
@@ -447,17 +447,4 @@ func (a *App) captureIntent(ctx context.Context, log *slog.Logger, c Client, ins
 	}
 	log.Info("merged pull request's intent captured", "why_words", len(strings.Fields(it.Why)), "records", len(it.Records), "paths", len(it.Paths))
 	return a.RequestBuild(ctx, installation, account, fmt.Sprintf("%s#%d merged", pr.Repository, pr.Number))
-}
-
-// intentInput is the check's input for a merged pull request, to find the
-// records it links.
-func intentInput(state *repoState, pr PullRequest, files []ChangedFile) check.Input {
-	in := check.Input{Config: state.Config, Corpus: state.Corpus, Governs: state.Governs}
-	in.PR = check.PullRequest{Repository: pr.Repository, Number: pr.Number, Title: pr.Title, Body: pr.Body,
-		Author: pr.Author, HeadSHA: pr.HeadSHA, Template: state.Template}
-	for _, f := range files {
-		in.PR.Files = append(in.PR.Files, check.File{Path: f.Path, PreviousPath: f.PreviousPath, Status: f.Status,
-			Additions: f.Additions, Deletions: f.Deletions})
-	}
-	return in
 }
