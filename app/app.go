@@ -97,6 +97,34 @@ type Inbox interface {
 	Known(ctx context.Context, ids []string) (map[string]bool, error)
 	// Counts returns how many deliveries are in each state.
 	Counts(ctx context.Context) (map[DeliveryState]int, error)
+	// Extend moves the lease of a delivery claimed by worker to until (a
+	// long site build keeps its claim); ErrLeaseLost when worker no longer
+	// holds it.
+	Extend(ctx context.Context, id, worker string, until time.Time) error
+	// Deliveries lists stored deliveries that match f, oldest ReceivedAt
+	// first (then by ID); with f.Limit > 0, at most that many.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// Requeue makes the listed deliveries pending again, due at now, with
+	// Attempts back to 0 and LastError kept: a dead letter retried by an
+	// operator, or a done delivery replayed. Claimed deliveries (someone is
+	// working on them) and unknown ids are left alone. It returns the ids
+	// it requeued.
+	Requeue(ctx context.Context, ids []string, now time.Time) ([]string, error)
+	// Prune deletes done deliveries whose DoneAt is before before, and
+	// returns how many. Pending, claimed and dead ones are never pruned.
+	Prune(ctx context.Context, before time.Time) (int, error)
+}
+
+// DeliveryFilter selects deliveries. Zero fields match everything.
+type DeliveryFilter struct {
+	// States: any of these (empty: all states).
+	States []DeliveryState
+	// Repository compares without case; Event exactly.
+	Repository string
+	Event      string
+	// Since and Until bound ReceivedAt: Since <= ReceivedAt < Until.
+	Since, Until time.Time
+	Limit        int
 }
 
 // CheckRun is what backstory last wrote for one check run, so that an
@@ -212,6 +240,73 @@ func RepositoryKey(repo string) string {
 	return strings.ToLower(StoredText(repo))
 }
 
+// RepoFile is one file of a repository's default branch that backstory
+// keeps: a record, the configuration or the pull request template.
+type RepoFile struct {
+	Path string // slash-separated, relative to the repository root
+	Blob string // its git blob SHA
+	Data []byte
+}
+
+// RepoSnapshot says what the stored files of a repository are: its default
+// branch as read at ReadAt.
+type RepoSnapshot struct {
+	Repository   string // owner/repo as last saved
+	Installation int64
+	Branch       string
+	// TreeSHA is the tree the files are; "" when the branch moved while
+	// they were read (they are then read again when next needed).
+	TreeSHA string
+	// ReadAt is when the tree was asked of GitHub. A snapshot is replaced
+	// only by one read later, so a slow reader never undoes a newer one.
+	ReadAt time.Time
+	// Files is how many files are stored (set by the store).
+	Files int
+}
+
+// RepoStore keeps the files backstory reads from each repository's default
+// branch, so that a site build reads them from the store, not GitHub, and
+// every replica shares what one of them read.
+type RepoStore interface {
+	// SaveRepoFiles records snap, and in the same transaction stores the
+	// changed files (replacing those with the same path) and deletes the
+	// removed paths. When the stored snapshot of the repository (compared
+	// without case) has a later ReadAt, it changes nothing and returns
+	// false.
+	SaveRepoFiles(ctx context.Context, snap RepoSnapshot, changed []RepoFile, removed []string) (bool, error)
+	// RepoSnapshots returns the stored snapshots of repos, keyed by
+	// RepositoryKey; a repository without one is absent.
+	RepoSnapshots(ctx context.Context, repos []string) (map[string]RepoSnapshot, error)
+	// RepoFiles returns the snapshot and the stored files of repo, sorted by
+	// path; ErrNotFound when it has no snapshot.
+	RepoFiles(ctx context.Context, repo string) (RepoSnapshot, []RepoFile, error)
+	// DeleteRepo forgets a repository's snapshot and files; no error when
+	// there are none.
+	DeleteRepo(ctx context.Context, repo string) error
+}
+
+// ReviewIssue is the issue backstory opens when a decision's review is due:
+// one per record and review date, never two.
+type ReviewIssue struct {
+	Repository string // owner/repo
+	Record     string // the record's id ("ADR-0012")
+	ReviewBy   string // the review date, 2006-01-02
+	// Number is the issue's number; 0 while it is being opened.
+	Number     int
+	ReservedAt time.Time
+}
+
+// ReviewStore remembers the review issues backstory opened.
+type ReviewStore interface {
+	// ReserveReview records that r (Number 0) is about to be opened. When
+	// the same repository (without case), record and review date is
+	// already stored, it changes nothing and returns that one and false.
+	ReserveReview(ctx context.Context, r ReviewIssue) (ReviewIssue, bool, error)
+	// SaveReview sets the issue number of a reserved review; ErrNotFound
+	// when it was not reserved.
+	SaveReview(ctx context.Context, r ReviewIssue) error
+}
+
 // Store is all of backstory's state: SQLite by default, PostgreSQL for
 // several replicas. The same contract suite (app/storetest) runs against
 // both.
@@ -219,6 +314,8 @@ type Store interface {
 	Inbox
 	CheckState
 	IntentStore
+	RepoStore
+	ReviewStore
 	// Ping reports whether the store answers (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -16,6 +16,38 @@ type GitHub interface {
 	HookDeliveries(ctx context.Context, since time.Time) ([]HookDelivery, error)
 	// Redeliver asks GitHub to send a delivery again.
 	Redeliver(ctx context.Context, id int64) error
+	// Installations lists the App's installations, following every page.
+	Installations(ctx context.Context) ([]InstallationInfo, error)
+	// App describes the App the private key signs for (GET /app): a
+	// request that also proves the key matches the App.
+	App(ctx context.Context) (AppInfo, error)
+}
+
+// AppInfo is the App as GitHub describes it.
+type AppInfo struct {
+	ID    int64
+	Slug  string
+	Name  string
+	Owner string
+	// Permissions are what the App asks of installations ("checks":
+	// "write"); Events the webhook events it subscribes to.
+	Permissions map[string]string
+	Events      []string
+	HTMLURL     string
+}
+
+// InstallationInfo is one installation of the App.
+type InstallationInfo struct {
+	ID      int64
+	Account string // the organisation's or user's login
+	// AccountType is "Organization" or "User".
+	AccountType string
+	Suspended   bool
+	// Permissions are what the installation granted: fewer than the App
+	// asks when an owner has not yet accepted new permissions.
+	Permissions map[string]string
+	// RepositorySelection is "all" or "selected".
+	RepositorySelection string
 }
 
 // HookDelivery is one entry of GET /app/hook/deliveries.
@@ -80,6 +112,36 @@ type Client interface {
 	// Permission returns a user's permission on repo: "admin", "maintain",
 	// "write", "triage", "read" or "none".
 	Permission(ctx context.Context, repo, user string) (string, error)
+	// IsMember reports whether user is a member of org (GET
+	// /orgs/{org}/members/{username}: 204 yes, 404 no). It needs the
+	// members: read permission.
+	IsMember(ctx context.Context, org, user string) (bool, error)
+	// OrgRole returns user's role in org (GET
+	// /orgs/{org}/memberships/{username}): "admin" or "member" for an
+	// active member, "" for anyone else (invited but not joined, or no
+	// member at all). It needs the members: read permission.
+	OrgRole(ctx context.Context, org, user string) (string, error)
+	// CreateIssue opens an issue and returns its number.
+	CreateIssue(ctx context.Context, repo string, issue IssueWrite) (int, error)
+	// Issues lists the issues (not pull requests) of repo in any state
+	// updated at or after since, following every page.
+	Issues(ctx context.Context, repo string, since time.Time) ([]Issue, error)
+}
+
+// IssueWrite is an issue to open.
+type IssueWrite struct {
+	Title  string
+	Body   string
+	Labels []string
+}
+
+// Issue is an issue as the App sees it.
+type Issue struct {
+	Number int
+	Title  string
+	Body   string
+	State  string // "open" or "closed"
+	Author string
 }
 
 // Repository is a repository as the App sees it.
@@ -177,4 +239,15 @@ type Action struct {
 	Label       string // at most 20 characters
 	Description string // at most 40 characters
 	Identifier  string // at most 20 characters
+}
+
+// RateLimit is GitHub's rate limit for one installation and resource, as
+// its last answer said.
+type RateLimit struct {
+	Installation int64
+	Resource     string // "core", "search", "graphql", …
+	Remaining    int
+	Limit        int
+	Reset        time.Time
+	Seen         time.Time
 }

@@ -131,7 +131,7 @@ func New(opts Options) (*App, error) {
 	if web == "" {
 		web = "https://github.com"
 	}
-	a.repos = newRepoCache(dir, ttl, a.now, web)
+	a.repos = newRepoCache(dir, ttl, a.now, web, opts.Store)
 	a.files = &filesCache{max: 2048, entries: map[string][]ChangedFile{}}
 	return a, nil
 }
@@ -301,10 +301,20 @@ func (a *App) Process(ctx context.Context, d Delivery) error {
 		relevant := a.pushTouchesRecords(repo, &ev)
 		a.repos.Invalidate(repo)
 		log.Debug("default branch moved: configuration and records will be read again", "records_changed", relevant)
-		if relevant && ev.Installation.ID != 0 {
-			return a.RequestBuild(ctx, ev.Installation.ID, ev.account(), "push to "+repo)
+		if !relevant || ev.Installation.ID == 0 {
+			return nil
 		}
-		return nil
+		if a.sites.Build != nil {
+			// Read what changed now and store it: the build (on any
+			// replica) then reads every repository from the store.
+			if _, err := a.repos.Fresh(ctx, a.gh.Installation(ev.Installation.ID), repo, ev.Repository.DefaultBranch); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					return nil // deleted or emptied since
+				}
+				return err
+			}
+		}
+		return a.RequestBuild(ctx, ev.Installation.ID, ev.account(), "push to "+repo)
 	}
 	if ev.Installation.ID == 0 || ev.Repository == nil {
 		log.Info("ignored: the delivery names no installation or repository")

@@ -39,6 +39,9 @@ type repoState struct {
 	ConfigData []byte
 	ConfigName string
 	checked    time.Time
+	// readAt is when the tree was asked of GitHub, here or by the replica
+	// that stored it.
+	readAt time.Time
 }
 
 // templatePaths are where GitHub looks for a pull request template,
@@ -64,6 +67,11 @@ type repoCache struct {
 	ttl    time.Duration
 	now    func() time.Time
 	webURL string
+	// store shares what one replica read with the others (nil: this
+	// process's mirror only). maxStoredAge is how long a site build
+	// trusts a stored snapshot without asking GitHub again.
+	store        RepoStore
+	maxStoredAge time.Duration
 
 	mu    sync.Mutex
 	repos map[string]*repoEntry
@@ -91,8 +99,14 @@ type orgEntry struct {
 	stale   atomic.Bool
 }
 
-func newRepoCache(dir string, ttl time.Duration, now func() time.Time, webURL string) *repoCache {
+// defaultMaxStoredAge is how long a site build trusts the stored files of
+// a repository that no push refreshed: a push whose delivery was lost is
+// picked up within a day.
+const defaultMaxStoredAge = 24 * time.Hour
+
+func newRepoCache(dir string, ttl time.Duration, now func() time.Time, webURL string, store RepoStore) *repoCache {
 	return &repoCache{dir: dir, ttl: ttl, now: now, webURL: strings.TrimSuffix(webURL, "/"),
+		store: store, maxStoredAge: defaultMaxStoredAge,
 		repos: map[string]*repoEntry{}, orgs: map[string]*orgEntry{}}
 }
 
@@ -213,20 +227,48 @@ func (rc *repoCache) orgConfig(ctx context.Context, c Client, owner string) ([]b
 	return data, nil
 }
 
+// How a state is looked up.
+type stateMode int
+
+const (
+	// modeTTL (checks): the state in memory while younger than the TTL,
+	// unless a push invalidated it or the store holds a newer tree read by
+	// another replica; else ask GitHub.
+	modeTTL stateMode = iota
+	// modeFresh (pushes, resync): always ask GitHub (conditionally: a 304
+	// when the branch has not moved), and record in the store that the
+	// files were current then.
+	modeFresh
+	// modeStored (site builds): the store's snapshot when it is younger
+	// than maxStoredAge; else ask GitHub.
+	modeStored
+)
+
 // State returns the state of repo's default branch, refreshing it when it
-// is older than the cache's ttl or a push made it stale.
+// is older than the cache's ttl, a push made it stale, or another replica
+// stored a newer tree.
 func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
-	return rc.state(ctx, c, repo, branch, false)
+	return rc.state(ctx, c, repo, branch, modeTTL, nil)
 }
 
 // Fresh is State without the TTL: the default branch's tree is always asked
-// for again (conditionally: a 304 when it has not moved). Site builds use
-// it, since a push may have been handled by another replica.
+// for again (conditionally: a 304 when it has not moved) and the store
+// records what it holds. A push to the default branch uses it, so that
+// every replica's next build sees the push.
 func (rc *repoCache) Fresh(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
-	return rc.state(ctx, c, repo, branch, true)
+	return rc.state(ctx, c, repo, branch, modeFresh, nil)
 }
 
-func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, fresh bool) (*repoState, error) {
+// Stored is the state a site build uses: from snap, the stored snapshot
+// (nil when there is none), without asking GitHub, when it is of branch and
+// younger than maxStoredAge; else as Fresh. Pushes keep the stored
+// snapshots current, so a build asks GitHub only about repositories it has
+// never read or has not heard of for a day.
+func (rc *repoCache) Stored(ctx context.Context, c Client, repo, branch string, snap *RepoSnapshot) (*repoState, error) {
+	return rc.state(ctx, c, repo, branch, modeStored, snap)
+}
+
+func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, mode stateMode, snap *RepoSnapshot) (*repoState, error) {
 	owner, _, _ := strings.Cut(repo, "/")
 	orgData, err := rc.orgConfig(ctx, c, owner)
 	if err != nil {
@@ -241,10 +283,31 @@ func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, f
 	}
 	defer e.mu.Unlock()
 	now := rc.now()
-	if s := e.state; s != nil && !fresh && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
-		return rc.withOrg(s, orgData), nil
+	switch mode {
+	case modeTTL:
+		if s := e.state; s != nil && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
+			if newer := rc.newerStored(ctx, e, repo, branch); newer != nil {
+				return rc.withOrg(newer, orgData), nil
+			}
+			return rc.withOrg(s, orgData), nil
+		}
+	case modeStored:
+		if snap != nil && snap.TreeSHA != "" && strings.EqualFold(snap.Branch, branch) && now.Sub(snap.ReadAt) < rc.maxStoredAge {
+			if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == snap.TreeSHA {
+				return rc.withOrg(s, orgData), nil
+			}
+			s, err := rc.fromStore(ctx, e, repo, branch)
+			if err != nil {
+				return nil, err
+			}
+			if s != nil {
+				return rc.withOrg(s, orgData), nil
+			}
+			// The stored files are not usable: read GitHub.
+		}
 	}
 	e.stale.Store(false) // a push from now on invalidates what is read next
+	readAt := now
 	tree, err := c.Tree(ctx, repo, branch)
 	if err != nil {
 		e.stale.Store(true)
@@ -252,18 +315,188 @@ func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, f
 	}
 	if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == tree.SHA {
 		s.checked = now
+		if mode != modeTTL {
+			// Tell the other replicas the files were current now.
+			if err := rc.syncStore(ctx, e, repo, branch, tree.SHA, readAt, nil); err != nil {
+				return nil, err
+			}
+			s.readAt = readAt
+		}
 		return rc.withOrg(s, orgData), nil
 	}
-	s, err := rc.refresh(ctx, c, e, repo, branch, tree)
+	stored, err := rc.storedFiles(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	s, err := rc.refresh(ctx, c, e, repo, branch, tree, stored)
 	if err != nil {
 		// The mirror may be half updated: its blobs say which files are
 		// current, and the next refresh fetches the rest.
 		e.stale.Store(true)
 		return nil, err
 	}
-	s.checked = now
+	s.checked, s.readAt = now, readAt
 	e.state = s
+	if err := rc.syncStore(ctx, e, repo, branch, s.TreeSHA, readAt, stored); err != nil {
+		return nil, err
+	}
 	return rc.withOrg(s, orgData), nil
+}
+
+// newerStored returns the state of a tree another replica stored after
+// this one read its own, loaded from the store; nil when there is none (or
+// the store cannot say: the state in memory is then used until its TTL).
+func (rc *repoCache) newerStored(ctx context.Context, e *repoEntry, repo, branch string) *repoState {
+	if rc.store == nil {
+		return nil
+	}
+	snaps, err := rc.store.RepoSnapshots(ctx, []string{repo})
+	if err != nil {
+		return nil
+	}
+	snap, ok := snaps[RepositoryKey(repo)]
+	if !ok || snap.TreeSHA == "" || snap.TreeSHA == e.state.TreeSHA || !snap.ReadAt.After(e.state.readAt) {
+		return nil
+	}
+	s, err := rc.fromStore(ctx, e, repo, branch)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// storedFiles returns the files the store holds for repo, by path (none
+// without a store).
+func (rc *repoCache) storedFiles(ctx context.Context, repo string) (map[string]RepoFile, error) {
+	out := map[string]RepoFile{}
+	if rc.store == nil {
+		return out, nil
+	}
+	_, files, err := rc.store.RepoFiles(ctx, repo)
+	if errors.Is(err, ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the stored files of %s: %w", repo, err)
+	}
+	for _, f := range files {
+		out[f.Path] = f
+	}
+	return out, nil
+}
+
+// fromStore brings the mirror to the files the store holds for repo and
+// loads them; nil when the store has none of branch, or they do not match
+// their blob ids (the caller then reads GitHub).
+func (rc *repoCache) fromStore(ctx context.Context, e *repoEntry, repo, branch string) (*repoState, error) {
+	if rc.store == nil {
+		return nil, nil
+	}
+	snap, files, err := rc.store.RepoFiles(ctx, repo)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the stored files of %s: %w", repo, err)
+	}
+	if snap.TreeSHA == "" || !strings.EqualFold(snap.Branch, branch) {
+		return nil, nil
+	}
+	for _, f := range files {
+		if gitBlobSHA(f.Data) != f.Blob || !safeRelPath(f.Path) {
+			return nil, nil
+		}
+	}
+	dir := rc.mirror(repo)
+	keep := map[string]bool{}
+	for _, f := range files {
+		keep[f.Path] = true
+		if e.blobs[f.Path] == f.Blob {
+			continue
+		}
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.Path)), f.Data); err != nil {
+			return nil, err
+		}
+		e.blobs[f.Path] = f.Blob
+	}
+	for p := range e.blobs {
+		if !keep[p] {
+			os.Remove(filepath.Join(dir, filepath.FromSlash(p)))
+			delete(e.blobs, p)
+		}
+	}
+	cfgPath, template := "", ""
+	for _, f := range files {
+		if isConfigPath(f.Path) && (cfgPath == "" || f.Path == content.ConfigPath) {
+			cfgPath = f.Path
+		}
+		if template == "" && isTemplatePath(f.Path) {
+			template = f.Path
+		}
+	}
+	s, err := rc.load(e, repo, branch, snap.TreeSHA, cfgPath, template)
+	if err != nil {
+		return nil, err
+	}
+	s.checked, s.readAt = rc.now(), snap.ReadAt
+	e.state = s
+	return s, nil
+}
+
+// syncStore makes the store hold the mirror's files of repo as the tree
+// treeSHA read at readAt: only what differs from stored (the store's files
+// by path; nil: read them) is written.
+func (rc *repoCache) syncStore(ctx context.Context, e *repoEntry, repo, branch, treeSHA string, readAt time.Time, stored map[string]RepoFile) error {
+	if rc.store == nil {
+		return nil
+	}
+	if stored == nil {
+		var err error
+		if stored, err = rc.storedFiles(ctx, repo); err != nil {
+			return err
+		}
+	}
+	dir := rc.mirror(repo)
+	var changed []RepoFile
+	for p, blob := range e.blobs {
+		if stored[p].Blob == blob {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil {
+			return fmt.Errorf("read the mirrored %s of %s: %w", p, repo, err)
+		}
+		changed = append(changed, RepoFile{Path: p, Blob: blob, Data: data})
+	}
+	var removed []string
+	for p := range stored {
+		if _, ok := e.blobs[p]; !ok {
+			removed = append(removed, p)
+		}
+	}
+	snap := RepoSnapshot{Repository: repo, Branch: branch, TreeSHA: treeSHA, ReadAt: readAt}
+	if _, err := rc.store.SaveRepoFiles(ctx, snap, changed, removed); err != nil {
+		return fmt.Errorf("store the files of %s: %w", repo, err)
+	}
+	return nil
+}
+
+func isConfigPath(p string) bool {
+	return p == content.ConfigPath || p == ".github/backstory.yaml"
+}
+
+// safeRelPath reports whether p is a relative path that stays inside the
+// folder it is joined to.
+func safeRelPath(p string) bool {
+	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") {
+		return false
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // withOrg merges the org's defaults into a state's configuration. The
@@ -290,7 +523,9 @@ func (rc *repoCache) mirror(repo string) string {
 }
 
 // refresh brings the mirror of repo up to tree and reloads its records.
-func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, branch string, tree Tree) (*repoState, error) {
+// Files whose blob the store holds (stored) are taken from it, the rest
+// from GitHub.
+func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, branch string, tree Tree, stored map[string]RepoFile) (*repoState, error) {
 	dir := rc.mirror(repo)
 	sha := map[string]string{}
 	size := map[string]int64{}
@@ -332,9 +567,18 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 	}
 	var changed []string
 	for p := range want {
-		if e.blobs[p] != sha[p] {
-			changed = append(changed, p)
+		if e.blobs[p] == sha[p] {
+			continue
 		}
+		if f, ok := stored[p]; ok && f.Blob == sha[p] && gitBlobSHA(f.Data) == f.Blob {
+			// Another replica read it already.
+			if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(p)), f.Data); err != nil {
+				return nil, err
+			}
+			e.blobs[p] = f.Blob
+			continue
+		}
+		changed = append(changed, p)
 	}
 	if tree.Truncated || len(changed) > archiveThreshold {
 		if err := rc.replaceFromArchive(ctx, c, e, dir, repo, branch, want, sha); err != nil {
@@ -363,6 +607,12 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 			break
 		}
 	}
+	return rc.load(e, repo, branch, treeSHA, cfgPath, template)
+}
+
+// load reads the records of the mirror of repo, as the tree treeSHA.
+func (rc *repoCache) load(e *repoEntry, repo, branch, treeSHA, cfgPath, template string) (*repoState, error) {
+	dir := rc.mirror(repo)
 	// A repository without records or configuration has an empty mirror.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

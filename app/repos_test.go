@@ -11,7 +11,7 @@ import (
 func TestRepoCacheKeepsAtMostMaxCachedRepos(t *testing.T) {
 	dir := t.TempDir()
 	clock := time.Unix(0, 0)
-	rc := newRepoCache(dir, time.Minute, func() time.Time { clock = clock.Add(time.Second); return clock }, "https://github.com")
+	rc := newRepoCache(dir, time.Minute, func() time.Time { clock = clock.Add(time.Second); return clock }, "https://github.com", nil)
 	for i := range maxCachedRepos + 10 {
 		repo := fmt.Sprintf("o/r%d", i)
 		rc.entry(repo)

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -33,12 +35,95 @@ const EventBuild = "backstory.build"
 // branch touches records or the configuration, and when a pull request
 // merges; then published.
 type SiteOptions struct {
-	// Build builds corpus into outDir and replaces outDir only when the
-	// build succeeded (site.Build does). Nil: the App keeps no site.
-	Build func(ctx context.Context, corpus *content.Corpus, outDir string) error
+	// Build builds corpus, for a site at baseURL, into outDir and replaces
+	// outDir only when the build succeeded (site.Build does). Nil: the App
+	// keeps no site.
+	Build func(ctx context.Context, corpus *content.Corpus, outDir, baseURL string) error
 	// Dir holds the sites: <Dir>/<account>/ for each installation, the
-	// directory target (and what `backstory serve` serves).
+	// directory target (and what `backstory serve` serves), and
+	// <Dir>/.backstory/<account>.json, what each holds (SiteMeta).
 	Dir string
+	// BaseURL is where Dir is served: the site of an account is at
+	// BaseURL + account + "/" ("/sites/" by default, where `backstory
+	// serve` serves them).
+	BaseURL string
+}
+
+// SiteMeta says what the site of one account in SiteOptions.Dir holds, for
+// whoever serves it: a site with private records must only be shown to the
+// organisation's members.
+type SiteMeta struct {
+	Account      string `json:"account"`
+	Installation int64  `json:"installation"`
+	// Private is true when the site holds records of private
+	// repositories (or may: it is set before such a build replaces the
+	// site, and cleared only after a build without them).
+	Private      bool      `json:"private"`
+	BuiltAt      time.Time `json:"built_at"`
+	Records      int       `json:"records"`
+	Repositories int       `json:"repositories"`
+	// Pages is the last publication to GitHub Pages, nil when the org's
+	// configuration names none.
+	Pages *PagesOutcome `json:"pages,omitempty"`
+	// Reviews is what the build did about decisions due for review.
+	Reviews ReviewsOutcome `json:"reviews"`
+}
+
+// PagesOutcome is how the last publication of a site to a Pages branch
+// went.
+type PagesOutcome struct {
+	Repository string `json:"repository"`
+	Branch     string `json:"branch"`
+	URL        string `json:"url"`
+	// Commit is the branch's head after publishing; "" when it failed.
+	Commit      string    `json:"commit,omitempty"`
+	PublishedAt time.Time `json:"published_at,omitzero"`
+	Records     int       `json:"records"`
+	// LeftOut are the private repositories whose records were kept off the
+	// public site (site.publish_private is off).
+	LeftOut []string `json:"left_out,omitempty"`
+	// Error says why it was not published, "" when it was.
+	Error string `json:"error,omitempty"`
+}
+
+// siteMetaPath is where the SiteMeta of account's site is kept.
+func siteMetaPath(dir, account string) string {
+	return filepath.Join(dir, ".backstory", strings.ToLower(account)+".json")
+}
+
+// ReadSiteMeta reads what the site of account in dir holds. A missing or
+// unreadable file is an error: whoever serves the site must then treat it
+// as private.
+func ReadSiteMeta(dir, account string) (SiteMeta, error) {
+	data, err := os.ReadFile(siteMetaPath(dir, account))
+	if err != nil {
+		return SiteMeta{}, err
+	}
+	var m SiteMeta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return SiteMeta{}, fmt.Errorf("%s: %w", siteMetaPath(dir, account), err)
+	}
+	return m, nil
+}
+
+func writeSiteMeta(dir string, m SiteMeta) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(siteMetaPath(dir, m.Account), append(data, '\n'))
+}
+
+// siteBase is the base URL of account's site in Dir.
+func (a *App) siteBase(account string) string {
+	base := a.sites.BaseURL
+	if base == "" {
+		base = "/sites/"
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	return base + strings.ToLower(account) + "/"
 }
 
 // siteConfig is the "site" part of the org's .github/backstory.yml:
@@ -52,6 +137,11 @@ type siteConfig struct {
 	Pages struct {
 		Repository string `yaml:"repository"`
 		Branch     string `yaml:"branch"`
+		// URL is where GitHub serves the Pages site; by default
+		// https://OWNER.github.io/ for OWNER/OWNER.github.io, else
+		// https://OWNER.github.io/REPO/. Set it for a custom domain or
+		// GitHub Enterprise Server.
+		URL string `yaml:"url"`
 	} `yaml:"pages"`
 	// PublishPrivate allows records of private repositories on a public
 	// Pages repository. Off by default: privacy first.
@@ -77,6 +167,22 @@ func parseSiteConfig(data []byte) (siteConfig, error) {
 	if cfg.Pages.Repository != "" && cfg.Pages.Branch == "" {
 		cfg.Pages.Branch = "gh-pages"
 	}
+	if cfg.Pages.URL != "" {
+		u, err := url.Parse(cfg.Pages.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return siteConfig{}, fmt.Errorf(".github/backstory.yml: site.pages.url: %q is not an http(s) URL", cfg.Pages.URL)
+		}
+		if !strings.HasSuffix(cfg.Pages.URL, "/") {
+			cfg.Pages.URL += "/"
+		}
+	} else if cfg.Pages.Repository != "" {
+		owner, name, _ := strings.Cut(strings.ToLower(cfg.Pages.Repository), "/")
+		if name == owner+".github.io" {
+			cfg.Pages.URL = "https://" + name + "/"
+		} else {
+			cfg.Pages.URL = "https://" + owner + ".github.io/" + name + "/"
+		}
+	}
 	return cfg, nil
 }
 
@@ -87,6 +193,9 @@ type buildRequest struct {
 	} `json:"installation"`
 	Account string `json:"account"`
 	Reason  string `json:"reason"`
+	// Full reads every repository from GitHub again instead of trusting
+	// the stored files (backstory resync).
+	Full bool `json:"full,omitempty"`
 }
 
 // builds remembers, per installation, the newest build asked for in this
@@ -98,20 +207,48 @@ type builds struct {
 
 // RequestBuild puts a build of installation's site in the inbox.
 func (a *App) RequestBuild(ctx context.Context, installation int64, account, reason string) error {
-	if a.sites.Build == nil {
-		return nil
-	}
 	var req buildRequest
 	req.Installation.ID, req.Account, req.Reason = installation, account, reason
-	payload, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
+	return a.requestBuild(ctx, req)
+}
+
+// RequestResync puts in the inbox a build of installation's site that
+// reads every repository from GitHub again (conditionally: unchanged ones
+// cost nothing) instead of trusting the stored files: what an operator asks
+// for when a push was missed.
+func (a *App) RequestResync(ctx context.Context, installation int64, account string) error {
+	var req buildRequest
+	req.Installation.ID, req.Account, req.Reason, req.Full = installation, account, "resync", true
+	return a.requestBuild(ctx, req)
+}
+
+// requestDailyBuild puts in the inbox the build of installation's site for
+// day (UTC), once: its delivery id names the day, so replicas and restarts
+// asking again are deduplicated by the inbox.
+func (a *App) requestDailyBuild(ctx context.Context, installation int64, account string, day time.Time) error {
+	var req buildRequest
+	req.Installation.ID, req.Account, req.Reason = installation, account, "daily"
+	return a.requestBuildID(ctx, req, fmt.Sprintf("backstory-daily-%d-%s", installation, day.UTC().Format("2006-01-02")))
+}
+
+func (a *App) requestBuild(ctx context.Context, req buildRequest) error {
 	var id [12]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return err
 	}
-	d := Delivery{ID: "backstory-build-" + hex.EncodeToString(id[:]), Event: EventBuild, InstallationID: installation,
+	return a.requestBuildID(ctx, req, "backstory-build-"+hex.EncodeToString(id[:]))
+}
+
+func (a *App) requestBuildID(ctx context.Context, req buildRequest, deliveryID string) error {
+	if a.sites.Build == nil {
+		return nil
+	}
+	installation := req.Installation.ID
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	d := Delivery{ID: deliveryID, Event: EventBuild, InstallationID: installation,
 		Key: fmt.Sprintf("site:%d", installation), Payload: payload, ReceivedAt: a.now()}
 	// Newest before it is stored, so that a worker taking it at once does
 	// not skip it; put back if it could not be stored, so that the builds
@@ -120,7 +257,8 @@ func (a *App) RequestBuild(ctx context.Context, installation int64, account, rea
 	previous, had := a.builds.latest[installation]
 	a.builds.latest[installation] = d.ID
 	a.builds.mu.Unlock()
-	if _, err := a.store.Enqueue(ctx, d); err != nil {
+	inserted, err := a.store.Enqueue(ctx, d)
+	if err != nil || !inserted {
 		a.builds.mu.Lock()
 		if a.builds.latest[installation] == d.ID {
 			// Back to the build before, which was stored; with the store
@@ -133,6 +271,9 @@ func (a *App) RequestBuild(ctx context.Context, installation int64, account, rea
 			}
 		}
 		a.builds.mu.Unlock()
+		if err == nil {
+			return nil // asked for already (a daily build)
+		}
 		return fmt.Errorf("enqueue a build of installation %d's site: %w", installation, err)
 	}
 	if a.notify != nil {
@@ -161,30 +302,48 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 	latest, known := a.builds.latest[inst]
 	a.builds.mu.Unlock()
 	log := a.log.With("delivery", d.ID, "event", d.Event, "installation", inst, "account", req.Account)
-	if known && latest != d.ID {
+	if known && latest != d.ID && !req.Full {
 		// Skip only for a newer build this process asked for that is still
 		// waiting: it will build the same or a later state. (Another
 		// replica's builds are never skipped for one of ours that already
 		// ran.)
 		if newer, err := a.store.Delivery(ctx, latest); err == nil && newer.State == StatePending {
 			log.Info("build skipped: a newer one is queued", "reason", req.Reason)
+			a.metrics.SiteBuilds.WithLabelValues("skipped").Inc()
 			return nil
 		}
 	}
+	start := time.Now()
+	err := a.buildSite(ctx, log, req)
+	a.metrics.SiteBuildSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.metrics.SiteBuilds.WithLabelValues("failed").Inc()
+		return err
+	}
+	a.metrics.SiteBuilds.WithLabelValues("built").Inc()
+	return nil
+}
+
+// buildSite reads every repository of the installation, builds its site
+// and publishes it.
+func (a *App) buildSite(ctx context.Context, log *slog.Logger, req buildRequest) error {
+	inst := req.Installation.ID
 	c := a.gh.Installation(inst)
-	// Everything a build reads is asked for again, conditionally (304s are
-	// free): a push, a repository made private or an installation change
-	// may have been handled by another replica.
+	// The repositories and the org's defaults are asked for again,
+	// conditionally (304s are free): a repository made private or an
+	// installation change may have been handled by another replica. The
+	// repositories' files come from the store, kept current by pushes
+	// (docs/decisions/0017).
 	repos, err := c.Repositories(ctx)
 	if err != nil {
 		return fmt.Errorf("list installation %d's repositories: %w", inst, err)
 	}
 	sort.Slice(repos, func(i, j int) bool { return strings.ToLower(repos[i].FullName) < strings.ToLower(repos[j].FullName) })
-	states, err := a.readRepos(ctx, log, c, repos)
+	orgData, err := a.repos.freshOrgConfig(ctx, c, req.Account)
 	if err != nil {
 		return err
 	}
-	orgData, err := a.repos.freshOrgConfig(ctx, c, req.Account)
+	states, err := a.readRepos(ctx, log, c, repos, req.Full)
 	if err != nil {
 		return err
 	}
@@ -203,23 +362,76 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 	}
 	pulls := intentRecords(intents)
 	all := corpusOf(states, pulls, nil)
-	if err := a.sites.Build(ctx, all, a.siteDir(req.Account)); err != nil {
+	private := map[string]bool{}
+	for _, r := range repos {
+		if r.Private {
+			private[strings.ToLower(r.FullName)] = true
+		}
+	}
+	meta := SiteMeta{Account: req.Account, Installation: inst, Records: len(all.Records), Repositories: len(states)}
+	for _, st := range states {
+		if private[strings.ToLower(st.Repo)] {
+			meta.Private = true
+		}
+	}
+	// A site about to hold private records is marked private before it
+	// does; one that no longer holds them is marked public only after.
+	if old, err := ReadSiteMeta(a.sites.Dir, req.Account); meta.Private && (err != nil || !old.Private) {
+		early := old
+		early.Account, early.Installation, early.Private = req.Account, inst, true
+		if err := writeSiteMeta(a.sites.Dir, early); err != nil {
+			return fmt.Errorf("mark the site of %s private: %w", req.Account, err)
+		}
+	}
+	if err := a.sites.Build(ctx, all, a.siteDir(req.Account), a.siteBase(req.Account)); err != nil {
 		return fmt.Errorf("build the site of %s: %w", req.Account, err)
+	}
+	meta.BuiltAt = a.now().UTC()
+	a.metrics.SiteLastBuilt.WithLabelValues(strings.ToLower(req.Account)).Set(float64(meta.BuiltAt.Unix()))
+	meta.Reviews = a.openReviewIssues(ctx, log, c, states, orgData)
+	if err := writeSiteMeta(a.sites.Dir, meta); err != nil {
+		return fmt.Errorf("record what the site of %s holds: %w", req.Account, err)
 	}
 	log.Info("site built", "repositories", len(states), "records", len(all.Records), "dir", a.siteDir(req.Account), "reason", req.Reason)
 
 	if cfgErr != nil || cfg.Pages.Repository == "" {
 		return nil
 	}
-	return a.publishPages(ctx, log, c, req.Account, cfg, states, pulls, repos)
+	outcome, err := a.publishPages(ctx, log, c, req.Account, cfg, states, pulls, private)
+	switch {
+	case err != nil:
+		a.metrics.SitePublishes.WithLabelValues("pages", "failed").Inc()
+	case outcome != nil && outcome.Error != "":
+		a.metrics.SitePublishes.WithLabelValues("pages", "refused").Inc()
+	default:
+		a.metrics.SitePublishes.WithLabelValues("pages", "published").Inc()
+	}
+	if outcome != nil {
+		meta.Pages = outcome
+		if err := writeSiteMeta(a.sites.Dir, meta); err != nil {
+			log.Warn("could not record the Pages outcome", "err", err)
+		}
+	}
+	return err
 }
 
-// readRepos reads the records of every repository (a few at a time). A
-// repository that is gone or that GitHub refuses to serve is left out and
-// logged; any other failure fails the build, which is retried (the
-// repositories already read stay cached), so a site is never published
-// with records missing by accident.
-func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos []Repository) ([]*repoState, error) {
+// readRepos reads the records of every repository, from the store when a
+// push or an earlier build stored them recently, else from GitHub (a few at
+// a time; what is read is stored at once, so an interrupted first sync
+// resumes where it stopped). full asks GitHub about every repository
+// (resync), conditionally. A repository that is gone or that GitHub refuses
+// to serve is left out and logged; any other failure fails the build, which
+// is retried, so a site is never published with records missing by
+// accident.
+func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos []Repository, full bool) ([]*repoState, error) {
+	names := make([]string, len(repos))
+	for i, r := range repos {
+		names[i] = r.FullName
+	}
+	snaps, err := a.store.RepoSnapshots(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("read the stored snapshots: %w", err)
+	}
 	const parallel = 4
 	states := make([]*repoState, len(repos))
 	errs := make([]error, len(repos))
@@ -231,7 +443,15 @@ func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos [
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			states[i], errs[i] = a.repos.Fresh(ctx, c, r.FullName, r.DefaultBranch)
+			if full {
+				states[i], errs[i] = a.repos.Fresh(ctx, c, r.FullName, r.DefaultBranch)
+				return
+			}
+			var snap *RepoSnapshot
+			if sn, ok := snaps[RepositoryKey(r.FullName)]; ok {
+				snap = &sn
+			}
+			states[i], errs[i] = a.repos.Stored(ctx, c, r.FullName, r.DefaultBranch, snap)
 		}()
 	}
 	wg.Wait()
@@ -303,58 +523,59 @@ func intentRecords(intents []Intent) map[string][]*content.Record {
 // Pages. A Pages site is public whatever the repository's visibility (but
 // on Enterprise plans), so records of private repositories are left out
 // unless site.publish_private allows them.
-func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, account string, cfg siteConfig, states []*repoState, pulls map[string][]*content.Record, repos []Repository) error {
+func (a *App) publishPages(ctx context.Context, log *slog.Logger, c Client, account string, cfg siteConfig, states []*repoState, pulls map[string][]*content.Record, private map[string]bool) (*PagesOutcome, error) {
+	out := &PagesOutcome{Repository: cfg.Pages.Repository, Branch: cfg.Pages.Branch, URL: cfg.Pages.URL}
 	target, err := c.Repository(ctx, cfg.Pages.Repository)
 	if err != nil {
+		out.Error = fmt.Sprintf("the Pages repository %s cannot be read: %v", cfg.Pages.Repository, err)
 		if _, temporary := RetryAt(err); temporary {
-			return err
+			return out, err
 		}
 		log.Warn("the Pages repository cannot be read: the site is not published there", "pages", cfg.Pages.Repository, "err", err)
-		return nil
+		return out, nil
 	}
-	private := map[string]bool{}
-	for _, r := range repos {
-		if r.Private {
-			private[strings.ToLower(r.FullName)] = true
-		}
-	}
-	var left []string
+	out.Repository = target.FullName
+	leave := map[string]bool{}
 	if !cfg.PublishPrivate {
 		for _, s := range states {
 			if private[strings.ToLower(s.Repo)] {
-				left = append(left, s.Repo)
+				out.LeftOut = append(out.LeftOut, s.Repo)
+				leave[strings.ToLower(s.Repo)] = true
 			}
 		}
 	}
-	dir := a.siteDir(account)
-	records := 0
-	if len(left) == 0 {
-		// The site already built holds exactly what Pages may show.
-		for _, s := range states {
-			records += len(s.Corpus.Records)
-		}
-	} else {
+	if len(out.LeftOut) > 0 {
 		log.Warn("records of private repositories left out of the Pages site (set site.publish_private: true in the org's .github/backstory.yml to publish them)",
-			"pages", target.FullName, "private_repositories", strings.Join(left, ", "))
-		dir = filepath.Join(a.sites.Dir, ".pages", strings.ToLower(account))
-		corpus := corpusOf(states, pulls, private)
-		records = len(corpus.Records)
-		if err := a.sites.Build(ctx, corpus, dir); err != nil {
-			return fmt.Errorf("build the Pages site of %s: %w", account, err)
-		}
+			"pages", target.FullName, "private_repositories", strings.Join(out.LeftOut, ", "))
+	}
+	// Pages serves the site at another address than Dir: a build of its
+	// own, with only what Pages may show.
+	dir := filepath.Join(a.sites.Dir, ".pages", strings.ToLower(account))
+	corpus := corpusOf(states, pulls, leave)
+	out.Records = len(corpus.Records)
+	if err := a.sites.Build(ctx, corpus, dir, cfg.Pages.URL); err != nil {
+		out.Error = "the build failed: " + err.Error()
+		return out, fmt.Errorf("build the Pages site of %s: %w", account, err)
 	}
 	// GitHub Pages would run Jekyll over the site, hiding files that start
 	// with an underscore.
 	if err := os.WriteFile(filepath.Join(dir, ".nojekyll"), nil, 0o644); err != nil {
-		return err
+		out.Error = err.Error()
+		return out, err
 	}
-	msg := fmt.Sprintf("backstory: the story of %s (%d records)", account, records)
+	msg := fmt.Sprintf("backstory: the story of %s (%d records)", account, out.Records)
+	if len(out.LeftOut) > 0 {
+		msg += fmt.Sprintf("\n\nThe records of %d private repositories are left out: %s.\nSet site.publish_private: true in %s/.github's .github/backstory.yml to publish them.",
+			len(out.LeftOut), strings.Join(out.LeftOut, ", "), account)
+	}
 	sha, err := c.PublishBranch(ctx, target.FullName, cfg.Pages.Branch, dir, msg)
 	if err != nil {
-		return fmt.Errorf("publish to %s@%s: %w", target.FullName, cfg.Pages.Branch, err)
+		out.Error = err.Error()
+		return out, fmt.Errorf("publish to %s@%s: %w", target.FullName, cfg.Pages.Branch, err)
 	}
-	log.Info("site published to Pages", "pages", target.FullName, "branch", cfg.Pages.Branch, "commit", sha, "records", records)
-	return nil
+	out.Commit, out.PublishedAt = sha, a.now().UTC()
+	log.Info("site published to Pages", "pages", target.FullName, "branch", cfg.Pages.Branch, "commit", sha, "records", out.Records)
+	return out, nil
 }
 
 // onInstallation starts or updates an installation's site: the App was
@@ -371,6 +592,9 @@ func (a *App) onInstallation(ctx context.Context, log *slog.Logger, event string
 	case event == "installation_repositories":
 		for _, r := range ev.RepositoriesRemoved {
 			if err := a.store.DeleteIntents(ctx, r.FullName); err != nil {
+				return err
+			}
+			if err := a.store.DeleteRepo(ctx, r.FullName); err != nil {
 				return err
 			}
 			a.repos.Forget(r.FullName)

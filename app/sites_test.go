@@ -27,7 +27,7 @@ type fakeBuild struct {
 	count int // builds of the org's own site (the Pages copy not counted)
 }
 
-func (f *fakeBuild) build(ctx context.Context, corpus *content.Corpus, outDir string) error {
+func (f *fakeBuild) build(ctx context.Context, corpus *content.Corpus, outDir, baseURL string) error {
 	if f.fail != nil {
 		return f.fail
 	}

@@ -332,11 +332,26 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, holder string, 
 		"installation", d.InstallationID, "repository", d.Repository, "attempt", d.Attempts+1,
 	)
 	// The lease bounds the attempt: past it, another worker may hold the
-	// delivery, and two workers must never process it at once.
-	ctx, cancel := context.WithDeadline(runCtx, deadline)
+	// delivery, and two workers must never process it at once. A long
+	// attempt (a site build) extends its lease while it runs, and its
+	// deadline with it.
+	ctx, cancel := context.WithCancelCause(runCtx)
+	expire := time.AfterFunc(time.Until(deadline), func() { cancel(errLeaseEnded) })
+	stopKeeping := make(chan struct{})
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		w.keepLease(runCtx, c, holder, d.ID, expire, cancel, stopKeeping, log)
+	}()
 	start := time.Now()
 	err := w.process(ctx, d, log)
-	cancel()
+	close(stopKeeping)
+	<-kept
+	expire.Stop()
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) && runCtx.Err() == nil {
+		err = fmt.Errorf("%w (%w)", err, cause)
+	}
+	cancel(nil)
 	elapsed := time.Since(start)
 	if m := w.Metrics; m != nil {
 		m.ProcessSeconds.WithLabelValues(d.Event).Observe(elapsed.Seconds())
@@ -388,6 +403,17 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, holder string, 
 	}
 	if m := w.Metrics; m != nil {
 		m.Processed.WithLabelValues(d.Event, outcome).Inc()
+		if err != nil && outcome != "done" {
+			m.Failures.WithLabelValues(d.Event, failureKind(err)).Inc()
+		}
+		switch outcome {
+		case "dead":
+			m.DeadLetters.WithLabelValues(d.Event).Inc()
+		case "done":
+			if !d.ReceivedAt.IsZero() {
+				m.DeliveryLatency.WithLabelValues(d.Event).Observe(max(now.Sub(d.ReceivedAt).Seconds(), 0))
+			}
+		}
 	}
 	switch {
 	case errors.Is(storeErr, ErrLeaseLost):
@@ -396,6 +422,64 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, holder string, 
 		// The claim stays until its lease expires; the delivery is then
 		// processed again, which handlers tolerate (at-least-once).
 		log.Error("recording the outcome failed; the delivery will be retried when its lease expires", "outcome", outcome, "err", storeErr)
+	}
+}
+
+// keepLease extends the lease of a delivery being processed every third of
+// the lease, and moves the attempt's deadline (expire) with it, until stop
+// is closed. When the lease is lost it cancels the attempt at once; when
+// extending fails otherwise, the deadline stays where it was.
+func (w *Worker) keepLease(runCtx context.Context, c workerConfig, holder, id string, expire *time.Timer, cancel context.CancelCauseFunc, stop <-chan struct{}, log *slog.Logger) {
+	tick := time.NewTicker(c.lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		// Measured from before the call, as the claim's deadline is.
+		deadline := time.Now().Add(c.lease - leaseMargin(c.lease))
+		ctx, done := context.WithTimeout(context.WithoutCancel(runCtx), storeTimeout)
+		err := w.Inbox.Extend(ctx, id, holder, c.now().Add(c.lease))
+		done()
+		switch {
+		case err == nil:
+			select {
+			case <-stop: // finished meanwhile: nothing to move
+				return
+			default:
+			}
+			expire.Reset(time.Until(deadline))
+		case errors.Is(err, ErrLeaseLost):
+			log.Warn("lease lost while processing; stopping this attempt", "delivery", id)
+			cancel(ErrLeaseLost)
+			return
+		default:
+			log.Warn("extending the lease failed; the attempt keeps its deadline", "delivery", id, "err", err)
+		}
+	}
+}
+
+// errLeaseEnded stops an attempt whose lease could not be extended in time.
+var errLeaseEnded = fmt.Errorf("the attempt reached the end of its lease, which could not be extended: %w", context.DeadlineExceeded)
+
+// failureKind sorts a failed attempt's error for the failures metric.
+func failureKind(err error) string {
+	var rejected *RejectedError
+	switch at, temporary := RetryAt(err); {
+	case errors.Is(err, ErrLeaseLost), errors.Is(err, errLeaseEnded):
+		return "lease_lost"
+	case IsPermanent(err):
+		return "permanent"
+	case temporary && !at.IsZero():
+		return "rate_limited"
+	case temporary:
+		return "temporary"
+	case errors.As(err, &rejected):
+		return "rejected"
+	default:
+		return "error"
 	}
 }
 

@@ -165,9 +165,6 @@ func (f *fixture) waitState(t *testing.T, id string, state app.DeliveryState, at
 func TestWorkerCompletes(t *testing.T) {
 	var seen sync.Map
 	f := newFixture(func(ctx context.Context, d app.Delivery) error {
-		if _, ok := ctx.Deadline(); !ok {
-			t.Error("attempt context has no deadline")
-		}
 		seen.Store(d.ID, d)
 		return nil
 	})
@@ -623,18 +620,82 @@ func TestWorkerShutdownCompletesFinishedWork(t *testing.T) {
 	}
 }
 
-func TestWorkerLeaseBoundsAttempt(t *testing.T) {
+// extendInbox makes Extend fail with err (nil: the store's own answer) and
+// counts the calls.
+type extendInbox struct {
+	app.Inbox
+	err   error
+	calls atomic.Int32
+}
+
+func (x *extendInbox) Extend(ctx context.Context, id, worker string, until time.Time) error {
+	x.calls.Add(1)
+	if x.err != nil {
+		return x.err
+	}
+	return x.Inbox.Extend(ctx, id, worker, until)
+}
+
+func TestWorkerLeaseBoundsAttemptWhenItCannotBeExtended(t *testing.T) {
 	f := newFixture(func(ctx context.Context, d app.Delivery) error {
 		<-ctx.Done()
 		return fmt.Errorf("listing files: %w", ctx.Err())
 	})
-	f.worker.Lease = 50 * time.Millisecond
+	inbox := &extendInbox{Inbox: f.store, err: errors.New("database is down")}
+	f.worker.Inbox = inbox
+	f.worker.Lease = 60 * time.Millisecond
 	f.enqueue(t, "d", "", f.clock.Now())
 	f.start(t)
 	f.worker.Notify()
 	d := f.waitState(t, "d", app.StatePending, 1)
-	if !strings.Contains(d.LastError, "context deadline exceeded") {
-		t.Errorf("LastError = %q", d.LastError)
+	if !strings.Contains(d.LastError, "end of its lease") {
+		t.Errorf("LastError = %q, want it to say the lease ended", d.LastError)
+	}
+	if inbox.calls.Load() == 0 {
+		t.Error("the worker never tried to extend the lease")
+	}
+}
+
+func TestWorkerExtendsLeaseOfLongAttempt(t *testing.T) {
+	f := newFixture(func(ctx context.Context, d app.Delivery) error {
+		select {
+		case <-time.After(300 * time.Millisecond): // five leases
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	inbox := &extendInbox{Inbox: f.store}
+	f.worker.Inbox = inbox
+	f.worker.Lease = 60 * time.Millisecond
+	f.enqueue(t, "d", "", f.clock.Now())
+	f.start(t)
+	f.worker.Notify()
+	f.waitState(t, "d", app.StateDone, 0)
+	if n := inbox.calls.Load(); n < 3 {
+		t.Errorf("lease extended %d times in five leases, want at least 3", n)
+	}
+}
+
+func TestWorkerStopsAttemptWhenLeaseLost(t *testing.T) {
+	stopped := make(chan error, 1)
+	f := newFixture(func(ctx context.Context, d app.Delivery) error {
+		<-ctx.Done()
+		stopped <- context.Cause(ctx)
+		return ctx.Err()
+	})
+	f.worker.Inbox = &extendInbox{Inbox: f.store, err: app.ErrLeaseLost}
+	f.worker.Lease = 3 * time.Second // extended after 1s, deadline at 2.7s
+	f.enqueue(t, "d", "", f.clock.Now())
+	f.start(t)
+	f.worker.Notify()
+	select {
+	case cause := <-stopped:
+		if !errors.Is(cause, app.ErrLeaseLost) {
+			t.Errorf("attempt stopped by %v, want the lost lease", cause)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("the attempt went on after its lease was lost")
 	}
 }
 

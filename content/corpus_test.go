@@ -283,7 +283,7 @@ func TestExportGolden(t *testing.T) {
 	if err := json.Unmarshal(got, &parsed); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"repo", "path", "id", "kind", "title", "status", "status_raw", "date", "number", "tags", "supersedes", "superseded_by", "values", "governs", "review_by", "sections", "problems"} {
+	for _, key := range []string{"repo", "path", "id", "kind", "title", "status", "status_raw", "date", "number", "tags", "supersedes", "superseded_by", "values", "governs", "review_by", "review", "sections", "problems"} {
 		if _, ok := parsed[0][key]; !ok {
 			t.Errorf("export lacks %q", key)
 		}

@@ -22,6 +22,9 @@ type ExportRecord struct {
 	Values       []string `json:"values"`
 	Governs      []string `json:"governs"`
 	ReviewBy     string   `json:"review_by"`
+	// Review is the outcome of the decision's review, null when the
+	// record gives none.
+	Review *ExportReview `json:"review"`
 	// URL is the record's own page elsewhere (a merged pull request);
 	// Touches are the files a change touched. Both are absent for records
 	// read from files.
@@ -30,6 +33,14 @@ type ExportRecord struct {
 	// Sections are the body's headings, in order.
 	Sections []string  `json:"sections"`
 	Problems []Problem `json:"problems"`
+}
+
+// ExportReview is the machine-readable view of a review's outcome.
+type ExportReview struct {
+	Outcome    Outcome `json:"outcome"`
+	OutcomeRaw string  `json:"outcome_raw"`
+	Date       string  `json:"date"`
+	Notes      string  `json:"notes"`
 }
 
 // Export returns the record's export view. Relations are derived from both
@@ -46,6 +57,9 @@ func (r *Record) Export(c *Corpus) ExportRecord {
 	}
 	for _, sec := range r.Sections {
 		e.Sections = append(e.Sections, sec.Heading)
+	}
+	if rv := r.Review; rv != nil {
+		e.Review = &ExportReview{Outcome: rv.Outcome, OutcomeRaw: rv.OutcomeRaw, Date: rv.Date.String(), Notes: rv.Notes}
 	}
 	if e.Problems == nil {
 		e.Problems = []Problem{}

@@ -12,10 +12,11 @@ import (
 // numbers in one repository, references to records that do not exist,
 // supersession cycles, invalid front matter (and every other parse error).
 // Warnings: a process that traces to no value, an accepted decision past its
-// review_by, a superseded record whose successor does not say it supersedes
-// it (or that names no successor), a decision with no status, and the parse
-// warnings. now is "today" for review dates. Problems are sorted by
-// repository, file and line.
+// review_by and not reviewed since, a review outcome backstory does not
+// understand, a superseded record whose successor does not say it
+// supersedes it (or that names no successor), a decision with no status,
+// and the parse warnings. now is "today" for review dates. Problems are
+// sorted by repository, file and line.
 func (c *Corpus) Lint(now time.Time) []Problem {
 	out := append([]Problem(nil), c.Problems...)
 	add := func(r *Record, field string, sev Severity, code, format string, args ...any) {
@@ -85,8 +86,22 @@ func (c *Corpus) Lint(now time.Time) []Problem {
 		case r.Kind == KindProcess && len(c.values[r]) == 0:
 			add(r, "values", SeverityWarning, "process-without-value", "this process traces to no value (add values: [...] to say what it protects)")
 		}
-		if r.Status == StatusAccepted && !r.ReviewBy.IsZero() && r.ReviewBy.Before(today) {
-			add(r, "review_by", SeverityWarning, "review-due", "review was due on %s", r.ReviewBy)
+		if r.Status == StatusAccepted && !r.ReviewBy.IsZero() && r.ReviewBy.Before(today) && !r.Reviewed() {
+			switch {
+			case r.Review == nil:
+				add(r, "review_by", SeverityWarning, "review-due",
+					"review was due on %s: review it against \"How we will know\" and record the outcome (a ## Review section: \"Outcome: right\", \"wrong\" or \"mixed\", and \"Date: YYYY-MM-DD\")", r.ReviewBy)
+			case r.Review.Date.IsZero():
+				add(r, "review_by", SeverityWarning, "review-due",
+					"review was due on %s, and the review outcome has no date: add the review's date so it counts", r.ReviewBy)
+			default:
+				add(r, "review_by", SeverityWarning, "review-due",
+					"review was due on %s; the last review, on %s, came before it", r.ReviewBy, r.Review.Date)
+			}
+		}
+		if rv := r.Review; rv != nil && rv.Outcome == OutcomeUnknown {
+			add(r, "review", SeverityWarning, "review-outcome",
+				"review outcome %q is not one backstory understands: write right, wrong or mixed (the rest can follow: \"wrong — we reverted it\")", rv.OutcomeRaw)
 		}
 		if r.Status == StatusSuperseded {
 			succ := c.SupersededBy(r)

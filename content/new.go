@@ -39,7 +39,7 @@ var templateSections = map[Kind][][2]string{
 		{"Cost", "What it costs to put in place, and to keep running."},
 		{"Tradeoffs", "The alternatives we considered, and why not them."},
 		{"Why now", "What makes this the moment to decide."},
-		{"How we will know", "Success measures: what \"right\" looks like when we review this decision."},
+		{"How we will know", "Success measures: what \"right\" looks like when we review this decision. At the review, add a ## Review section: \"Outcome: right\", \"wrong\" or \"mixed\", the date, and what we learned."},
 	},
 	KindValue: {
 		{"What we value", "The value, in a sentence people can repeat."},

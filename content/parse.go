@@ -59,6 +59,11 @@ type parseState struct {
 	titleNumber     int
 	titleLine       int
 	h1Title         string
+
+	// The review as the front matter gives it, and the body sections
+	// whose headings name one.
+	fmReview   reviewDraft
+	reviewSecs []reviewSection
 }
 
 // Parse reads one record file. relPath is the path relative to the
@@ -186,6 +191,9 @@ var frontMatterKeys = map[string]string{
 	"amends": "amends", "amended_by": "amended_by", "amended-by": "amended_by",
 	"relates_to": "relates_to", "relates-to": "relates_to", "related_to": "relates_to", "related": "relates_to",
 	"values": "values", "governs": "governs", "review_by": "review_by", "review-by": "review_by",
+	"review": "review", "review_outcome": "review_outcome", "review-outcome": "review_outcome",
+	"reviewed": "review_date", "reviewed_on": "review_date", "reviewed-on": "review_date",
+	"review_notes": "review_notes", "review-notes": "review_notes",
 }
 
 // frontMatter reads the YAML block. Keys it does not know (Jekyll's parent,
@@ -218,6 +226,10 @@ func (p *parseState) frontMatter(fm []byte) {
 			continue
 		}
 		line := k.Line + 1
+		if reviewFields[field] {
+			p.frontMatterReview(&p.fmReview, field, k.Value, v, line)
+			continue
+		}
 		if v.Kind == yaml.MappingNode {
 			p.problem(line, SeverityError, "front-matter", "%s: expected a value or a list, found a mapping", k.Value)
 			continue
@@ -422,6 +434,9 @@ func (p *parseState) body() {
 			headings = append(headings, hd)
 			r.Sections = append(r.Sections, Section{Heading: txt, Level: h.Level, Line: line})
 			current = len(r.Sections) - 1
+			if d, ok := reviewHeading(txt); ok {
+				p.reviewSecs = append(p.reviewSecs, reviewSection{section: current, headDate: d, headDateLine: line})
+			}
 			continue
 		}
 		switch n.(type) {
@@ -432,6 +447,9 @@ func (p *parseState) body() {
 		if current < 0 {
 			p.metadataBlock(n)
 			continue
+		}
+		if k := len(p.reviewSecs) - 1; k >= 0 && p.reviewSecs[k].section == current && p.reviewSecs[k].first == nil {
+			p.reviewSecs[k].first = n
 		}
 		switch normaliseHeading(r.Sections[current].Heading) {
 		case "status", "statut", "state", "estado", "decision status":
@@ -503,6 +521,11 @@ func (p *parseState) body() {
 			end = h.end
 		}
 		r.Sections[si].Body = src[h.end:end]
+		for k := range p.reviewSecs {
+			if p.reviewSecs[k].section == si {
+				p.reviewSecs[k].start, p.reviewSecs[k].end = h.end, end
+			}
+		}
 		si++
 	}
 	if titleH == nil {
@@ -843,6 +866,32 @@ func (p *parseState) finish() {
 
 	if r.Status == "" {
 		r.Status = StatusUnknown
+	}
+
+	// Review: the most recent the record gives; front matter wins a tie.
+	// Only a decision's sections are read as reviews: a process's "##
+	// Review" is more likely a step of the process than a verdict.
+	var reviews []*Review
+	if r.Kind != KindDecision {
+		p.reviewSecs = nil
+	}
+	for i, rs := range p.reviewSecs {
+		d := p.sectionReview(rs)
+		if child := p.nestedReview(i); child != nil {
+			// "## Review 2025-03-01" over "### Outcome": the sub-section
+			// holds the outcome, and takes the date from its parent.
+			if child.headDate.IsZero() {
+				child.headDate, child.headDateLine = d.date, d.dateLine
+			}
+			if d.raw == "" {
+				continue
+			}
+		}
+		reviews = append(reviews, p.review(d))
+	}
+	reviews = append(reviews, p.review(&p.fmReview))
+	if r.Review = latestReview(reviews); r.Review != nil {
+		r.Lines["review"] = r.Review.Line
 	}
 }
 

@@ -123,6 +123,9 @@ type Record struct {
 	// Date is the decision's own date, never a git date.
 	Date     Date
 	ReviewBy Date
+	// Review is the outcome of the decision's review, nil when the record
+	// gives none.
+	Review   *Review
 	Deciders []string
 	Tags     []string
 
@@ -160,7 +163,8 @@ type Record struct {
 	// Lines says where each field was set: the line of its front-matter
 	// key, metadata bullet or status paragraph, by field name ("id",
 	// "title", "status", "date", "supersedes", "superseded_by", "amends",
-	// "amended_by", "relates_to", "values", "governs", "review_by").
+	// "amended_by", "relates_to", "values", "governs", "review_by",
+	// "review": the review's outcome).
 	Lines map[string]int
 
 	// Problems found while reading this one file.

@@ -109,6 +109,16 @@ type recordPage struct {
 	// CitedBy are the intents (merged pull requests) that cited the record,
 	// newest first. They are left out of RelatesTo.
 	CitedBy []citation `json:"cited_by,omitempty"`
+	// The outcome of the decision's review (content.Review): canonical and
+	// as written, and its date. ReviewNotes are its notes as sanitised
+	// markdown when the body does not hold them already (a review in front
+	// matter); ReviewSection names the body section that holds them
+	// otherwise.
+	ReviewOutcome    string `json:"review_outcome,omitempty"`
+	ReviewOutcomeRaw string `json:"review_outcome_raw,omitempty"`
+	ReviewDate       string `json:"review_date,omitempty"`
+	ReviewNotes      string `json:"review_notes,omitempty"`
+	ReviewSection    string `json:"review_section,omitempty"`
 }
 
 // searchEntry is one record in search.json; keys are short because the
@@ -182,6 +192,7 @@ type bodyCache struct {
 
 type cachedBody struct {
 	body   renderedBody
+	notes  string      // the review's notes, sanitised
 	copies [][2]string // files copied into the bundle: project path, source
 }
 
@@ -300,13 +311,26 @@ func (g *generator) withUnresolved(from *content.Record, resolved []*content.Rec
 	return out
 }
 
+// reviewDue reports whether an accepted decision is past its review_by and
+// has not been reviewed since (content.Record.Reviewed).
 func (g *generator) reviewDue(r *content.Record) bool {
 	return r.Kind == content.KindDecision && r.Status == content.StatusAccepted &&
-		!r.ReviewBy.IsZero() && r.ReviewBy.Before(g.now)
+		!r.ReviewBy.IsZero() && r.ReviewBy.Before(g.now) && !r.Reviewed()
 }
 
-// page computes the front matter of a record's page.
-func (g *generator) page(r *content.Record, summary string) recordPage {
+// reviewNotes sanitises the notes of a record's review, like its body,
+// when the body does not already show them.
+func (g *generator) reviewNotes(r *content.Record, links *linkResolver) string {
+	rv := r.Review
+	if rv == nil || rv.Section != "" || strings.TrimSpace(rv.Notes) == "" {
+		return ""
+	}
+	return string(sanitiseBody([]byte(rv.Notes), links.rewrite, g.basePath).Markdown)
+}
+
+// page computes the front matter of a record's page; notes are the review's
+// notes, sanitised.
+func (g *generator) page(r *content.Record, summary, notes string) recordPage {
 	repo := g.repos[r.Repo]
 	p := recordPage{
 		Title: r.Title, Date: r.Date.String(), Tags: r.Tags,
@@ -355,6 +379,10 @@ func (g *generator) page(r *content.Record, summary string) recordPage {
 	}
 	if r.Kind == content.KindValue {
 		p.TracedBy = g.tracedBy(g.c.ValueSlugOf(r))
+	}
+	if rv := r.Review; rv != nil {
+		p.ReviewOutcome, p.ReviewOutcomeRaw, p.ReviewDate = string(rv.Outcome), rv.OutcomeRaw, rv.Date.String()
+		p.ReviewNotes, p.ReviewSection = notes, rv.Section
 	}
 	for _, s := range r.Sections {
 		if s.Level == 2 || s.Level == 1 {
@@ -486,6 +514,7 @@ func (g *generator) writeRecord(w *projectWriter, i int) error {
 	r := g.c.Records[i]
 	bundle := strings.TrimPrefix(g.recURL[r], "/")
 	var body renderedBody
+	var notes string
 	cached, hit := cachedBody{}, false
 	if g.bodies != nil {
 		g.bodies.mu.Lock()
@@ -493,7 +522,7 @@ func (g *generator) writeRecord(w *projectWriter, i int) error {
 		g.bodies.mu.Unlock()
 	}
 	if hit {
-		body = cached.body
+		body, notes = cached.body, cached.notes
 		for _, c := range cached.copies {
 			if err := w.copyFile(c[0], c[1]); err != nil {
 				hit = false // the file went away: rewrite the links
@@ -503,15 +532,16 @@ func (g *generator) writeRecord(w *projectWriter, i int) error {
 	if !hit {
 		links := &linkResolver{g: g, r: r, repo: g.repos[r.Repo], bundle: bundle, w: w}
 		body = sanitiseBody([]byte(r.Body), links.rewrite, g.basePath)
+		notes = g.reviewNotes(r, links)
 		if g.bodies != nil {
 			g.bodies.mu.Lock()
-			g.bodies.entries[r] = cachedBody{body: body, copies: links.copies}
+			g.bodies.entries[r] = cachedBody{body: body, notes: notes, copies: links.copies}
 			g.bodies.mu.Unlock()
 		}
 	}
 	g.summaries[i] = body.Summary
 	g.excerpts[i] = body.Excerpt
-	data, err := frontMatter(g.page(r, body.Summary), body.Markdown)
+	data, err := frontMatter(g.page(r, body.Summary, notes), body.Markdown)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", r.Path, err)
 	}

@@ -1193,7 +1193,7 @@ func (e *evaluation) governingText(d *doc) {
 	if !e.in.Now.IsZero() {
 		for _, row := range e.rows {
 			r := row.record
-			if r.Status == content.StatusAccepted && !r.ReviewBy.IsZero() && r.ReviewBy.Before(e.in.Now) {
+			if r.Status == content.StatusAccepted && !r.ReviewBy.IsZero() && r.ReviewBy.Before(e.in.Now) && !r.Reviewed() {
 				due = append(due, e.refID(r)+" (since "+r.ReviewBy.String()+")")
 			}
 		}

@@ -55,9 +55,9 @@ func (a *App) newInstallation(id int64) *installation {
 		return t
 	}}
 	auth.cur = auth.newToken()
-	var rt http.RoundTripper = auth
+	var rt http.RoundTripper = &rateLimitTransport{app: a, installation: id, next: auth}
 	if a.cache != nil {
-		rt = &cachingTransport{cache: a.cache, installation: id, next: auth}
+		rt = &cachingTransport{cache: a.cache, installation: id, next: rt}
 	}
 	return &installation{
 		app:  a,

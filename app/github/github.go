@@ -79,6 +79,7 @@ type App struct {
 	userAgent    string
 	now          func() time.Time
 	metrics      *app.Metrics
+	limits       rateLimits
 	timeout      time.Duration
 	sent         http.RoundTripper // counts, then the caller's transport
 	cache        *etagCache

@@ -55,6 +55,7 @@ var Grants = []Grant{
 	{Name: "contents", Level: "read", Title: "Contents", Why: "read .github/backstory.yml, the decision records and the pull request template on the default branch"},
 	{Name: "pull_requests", Level: "read", Title: "Pull requests", Why: "read a pull request's title, body, labels and changed files"},
 	{Name: "metadata", Level: "read", Title: "Metadata", Why: "required by GitHub for any repository access"},
+	{Name: "issues", Level: "write", Title: "Issues", Why: "open an issue when a decision's review is due, if the repository asks for it (reviews.open_issues)"},
 	{Name: "members", Level: "read", Title: "Members (organization)", Why: "let only members of the organisation sign in to a site that holds private records"},
 	{Name: "merge_queues", Level: "read", Title: "Merge queues", Why: "receive merge_group events, so the check passes on merge-queue commits"},
 }

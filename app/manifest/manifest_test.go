@@ -157,7 +157,7 @@ func TestNewManifest(t *testing.T) {
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatal(err)
 	}
-	wantPerms := map[string]any{"checks": "write", "contents": "read", "pull_requests": "read", "metadata": "read", "members": "read", "merge_queues": "read"}
+	wantPerms := map[string]any{"checks": "write", "contents": "read", "pull_requests": "read", "metadata": "read", "issues": "write", "members": "read", "merge_queues": "read"}
 	if !reflect.DeepEqual(got["default_permissions"], wantPerms) {
 		t.Errorf("default_permissions = %v, want exactly %v", got["default_permissions"], wantPerms)
 	}

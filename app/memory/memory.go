@@ -7,6 +7,7 @@
 package memory
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -45,6 +46,9 @@ type data struct {
 	openPRs   map[string]map[int][]app.RecordNumber
 	// intents are keyed by repository lower-cased (repoKey) and PR.
 	intents map[prKey]app.Intent
+	// repos and reviews are keyed by repository lower-cased too.
+	repos   map[string]*repo
+	reviews map[reviewKey]app.ReviewIssue
 }
 
 type entry struct {
@@ -70,6 +74,8 @@ func New() *Store {
 		waivers:    make(map[prKey]app.Waiver),
 		openPRs:    make(map[string]map[int][]app.RecordNumber),
 		intents:    make(map[prKey]app.Intent),
+		repos:      make(map[string]*repo),
+		reviews:    make(map[reviewKey]app.ReviewIssue),
 	}}
 }
 
@@ -320,6 +326,105 @@ func (s *Store) Counts(ctx context.Context) (map[app.DeliveryState]int, error) {
 	return counts, nil
 }
 
+// Extend moves the lease of a delivery claimed by worker to until. Like
+// Complete, it succeeds on an expired lease nobody has taken over.
+func (s *Store) Extend(ctx context.Context, id, worker string, until time.Time) error {
+	if until.IsZero() {
+		return fmt.Errorf("memory store: extend delivery %q: no lease end", id)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.d.mu.Unlock()
+	e, err := s.holder(id, worker)
+	if err != nil {
+		return err
+	}
+	e.leaseUntil = until
+	return nil
+}
+
+// Deliveries lists the deliveries that match f, oldest ReceivedAt first,
+// then by ID, each with its payload.
+func (s *Store) Deliveries(ctx context.Context, f app.DeliveryFilter) ([]app.Delivery, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.d.mu.Unlock()
+	var match []*entry
+	for _, e := range s.d.deliveries {
+		if matches(e.d, f) {
+			match = append(match, e)
+		}
+	}
+	slices.SortFunc(match, func(a, b *entry) int {
+		return cmp.Or(a.d.ReceivedAt.Compare(b.d.ReceivedAt), cmp.Compare(a.d.ID, b.d.ID))
+	})
+	if f.Limit > 0 && len(match) > f.Limit {
+		match = match[:f.Limit]
+	}
+	out := make([]app.Delivery, len(match))
+	for i, e := range match {
+		out[i] = e.copy()
+	}
+	return out, nil
+}
+
+// matches reports whether d is one f selects.
+func matches(d app.Delivery, f app.DeliveryFilter) bool {
+	switch {
+	case len(f.States) > 0 && !slices.Contains(f.States, d.State),
+		f.Repository != "" && repoKey(d.Repository) != repoKey(f.Repository),
+		f.Event != "" && d.Event != f.Event,
+		!f.Since.IsZero() && d.ReceivedAt.Before(f.Since),
+		!f.Until.IsZero() && !d.ReceivedAt.Before(f.Until):
+		return false
+	}
+	return true
+}
+
+// Requeue makes the listed dead and done deliveries pending, due at now,
+// with no attempts counted; it returns their ids in the order listed.
+func (s *Store) Requeue(ctx context.Context, ids []string, now time.Time) ([]string, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.d.mu.Unlock()
+	out := []string{}
+	for _, id := range ids {
+		e, ok := s.d.deliveries[id]
+		if !ok || (e.d.State != app.StateDead && e.d.State != app.StateDone) {
+			continue
+		}
+		e.d.State = app.StatePending
+		e.d.Attempts = 0
+		e.d.NextAttempt = now
+		e.d.DoneAt = time.Time{}
+		s.d.active[id] = e
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// Prune deletes the done deliveries whose DoneAt is before before. A pruned
+// delivery is forgotten entirely: Known no longer reports it, so if GitHub
+// redelivers it, Enqueue stores it again as new.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.d.mu.Unlock()
+	n := 0
+	for id, e := range s.d.deliveries {
+		// A zero DoneAt is never before anything, as NULL in SQL.
+		if e.d.State == app.StateDone && !e.d.DoneAt.IsZero() && e.d.DoneAt.Before(before) {
+			delete(s.d.deliveries, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // CheckRun returns the stored check run for repo, sha and name, or
 // app.ErrNotFound.
 func (s *Store) CheckRun(ctx context.Context, repo, sha, name string) (app.CheckRun, error) {
@@ -471,6 +576,186 @@ func (s *Store) DeleteIntents(ctx context.Context, repo string) error {
 		}
 	}
 	return nil
+}
+
+// repo is what RepoStore keeps of one repository.
+type repo struct {
+	snap  app.RepoSnapshot
+	files map[string]app.RepoFile // by path
+}
+
+// SaveRepoFiles records snap and applies changed and removed to the stored
+// files, unless the stored snapshot was read later; it keeps copies of the
+// files' data.
+func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (bool, error) {
+	snap, changed, removed, err := cleanRepoFiles(snap, changed, removed)
+	if err != nil {
+		return false, fmt.Errorf("memory store: %w", err)
+	}
+	if err := s.lock(ctx); err != nil {
+		return false, err
+	}
+	defer s.d.mu.Unlock()
+	key := repoKey(snap.Repository)
+	r := s.d.repos[key]
+	if r == nil {
+		r = &repo{files: make(map[string]app.RepoFile)}
+		s.d.repos[key] = r
+	} else if r.snap.ReadAt.After(snap.ReadAt) {
+		return false, nil
+	}
+	for _, f := range changed {
+		f.Data = bytes.Clone(f.Data)
+		r.files[f.Path] = f
+	}
+	for _, p := range removed {
+		delete(r.files, p)
+	}
+	r.snap = snap
+	r.snap.Files = len(r.files)
+	return true, nil
+}
+
+// RepoSnapshots returns the stored snapshots of repos, keyed by
+// app.RepositoryKey.
+func (s *Store) RepoSnapshots(ctx context.Context, repos []string) (map[string]app.RepoSnapshot, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.d.mu.Unlock()
+	out := make(map[string]app.RepoSnapshot, len(repos))
+	for _, name := range repos {
+		key := repoKey(name)
+		if r, ok := s.d.repos[key]; ok {
+			out[key] = r.snap
+		}
+	}
+	return out, nil
+}
+
+// RepoFiles returns the snapshot and copies of the stored files of repo,
+// sorted by path; app.ErrNotFound when it has no snapshot.
+func (s *Store) RepoFiles(ctx context.Context, name string) (app.RepoSnapshot, []app.RepoFile, error) {
+	if err := s.lock(ctx); err != nil {
+		return app.RepoSnapshot{}, nil, err
+	}
+	defer s.d.mu.Unlock()
+	r, ok := s.d.repos[repoKey(name)]
+	if !ok {
+		return app.RepoSnapshot{}, nil, fmt.Errorf("memory store: files of %s: %w", name, app.ErrNotFound)
+	}
+	files := make([]app.RepoFile, 0, len(r.files))
+	for _, f := range r.files {
+		f.Data = bytes.Clone(f.Data)
+		if f.Data == nil {
+			f.Data = []byte{}
+		}
+		files = append(files, f)
+	}
+	slices.SortFunc(files, func(a, b app.RepoFile) int { return cmp.Compare(a.Path, b.Path) })
+	return r.snap, files, nil
+}
+
+// DeleteRepo forgets repo's snapshot and files.
+func (s *Store) DeleteRepo(ctx context.Context, name string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.d.mu.Unlock()
+	delete(s.d.repos, repoKey(name))
+	return nil
+}
+
+// cleanRepoFiles returns what SaveRepoFiles stores, its texts through
+// app.StoredText, or an error for a save that cannot be stored as asked:
+// no repository or read time, a file without a path, a path changed twice
+// or both changed and removed.
+func cleanRepoFiles(snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (app.RepoSnapshot, []app.RepoFile, []string, error) {
+	if snap.Repository == "" || snap.ReadAt.IsZero() {
+		return snap, nil, nil, fmt.Errorf("save files of %q: no repository or read time (ReadAt %s)", snap.Repository, snap.ReadAt)
+	}
+	snap.Repository, snap.Branch, snap.TreeSHA = cleanText(snap.Repository), cleanText(snap.Branch), cleanText(snap.TreeSHA)
+	snap.Files = 0
+	seen := make(map[string]bool, len(changed))
+	files := make([]app.RepoFile, len(changed))
+	for i, f := range changed {
+		f.Path, f.Blob = cleanText(f.Path), cleanText(f.Blob)
+		if f.Path == "" {
+			return snap, nil, nil, fmt.Errorf("save files of %s: changed file %d has no path", snap.Repository, i)
+		}
+		if seen[f.Path] {
+			return snap, nil, nil, fmt.Errorf("save files of %s: %q is changed twice", snap.Repository, f.Path)
+		}
+		seen[f.Path] = true
+		files[i] = f
+	}
+	gone := make([]string, len(removed))
+	for i, p := range removed {
+		gone[i] = cleanText(p)
+		if seen[gone[i]] {
+			return snap, nil, nil, fmt.Errorf("save files of %s: %q is both changed and removed", snap.Repository, gone[i])
+		}
+	}
+	return snap, files, gone, nil
+}
+
+type reviewKey struct{ repo, record, reviewBy string }
+
+// ReserveReview records r, Number 0, unless the same repository (compared
+// without case), record and review date is stored: then it returns that one
+// and false.
+func (s *Store) ReserveReview(ctx context.Context, r app.ReviewIssue) (app.ReviewIssue, bool, error) {
+	r, err := cleanReview(r)
+	if err != nil {
+		return app.ReviewIssue{}, false, fmt.Errorf("memory store: reserve %w", err)
+	}
+	if r.Number != 0 {
+		return app.ReviewIssue{}, false, fmt.Errorf("memory store: reserve review of %s %s: issue number %d before the issue is opened", r.Repository, r.Record, r.Number)
+	}
+	if err := s.lock(ctx); err != nil {
+		return app.ReviewIssue{}, false, err
+	}
+	defer s.d.mu.Unlock()
+	key := reviewKey{repoKey(r.Repository), r.Record, r.ReviewBy}
+	if stored, ok := s.d.reviews[key]; ok {
+		return stored, false, nil
+	}
+	s.d.reviews[key] = r
+	return r, true, nil
+}
+
+// SaveReview sets the issue number of a reserved review; app.ErrNotFound
+// when it was not reserved.
+func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
+	r, err := cleanReview(r)
+	if err != nil {
+		return fmt.Errorf("memory store: save %w", err)
+	}
+	if r.Number <= 0 {
+		return fmt.Errorf("memory store: save review of %s %s: issue number %d, want 1 or more", r.Repository, r.Record, r.Number)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.d.mu.Unlock()
+	key := reviewKey{repoKey(r.Repository), r.Record, r.ReviewBy}
+	stored, ok := s.d.reviews[key]
+	if !ok {
+		return fmt.Errorf("memory store: save review of %s %s by %s: %w", r.Repository, r.Record, r.ReviewBy, app.ErrNotFound)
+	}
+	stored.Number = r.Number
+	s.d.reviews[key] = stored
+	return nil
+}
+
+// cleanReview returns r as the stores keep it, its texts through
+// app.StoredText, or an error when it lacks what identifies it.
+func cleanReview(r app.ReviewIssue) (app.ReviewIssue, error) {
+	r.Repository, r.Record, r.ReviewBy = cleanText(r.Repository), cleanText(r.Record), cleanText(r.ReviewBy)
+	if r.Repository == "" || r.Record == "" || r.ReviewBy == "" {
+		return r, fmt.Errorf("review: no repository, record or review date (%q, %q, %q)", r.Repository, r.Record, r.ReviewBy)
+	}
+	return r, nil
 }
 
 // Ping reports an error once the store is closed.

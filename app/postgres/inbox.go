@@ -305,8 +305,19 @@ func (s *Store) finish(ctx context.Context, verb, id, worker, set string, args .
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
+	return s.notHeld(ctx, s.pool, verb, id, worker)
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// notHeld says why worker could not change delivery id: it is not stored
+// (app.ErrNotFound) or worker does not hold it (app.ErrLeaseLost).
+func (s *Store) notHeld(ctx context.Context, q querier, verb, id, worker string) error {
 	var one int
-	err = s.pool.QueryRow(ctx, `SELECT 1 FROM deliveries WHERE id = $1`, id).Scan(&one)
+	err := q.QueryRow(ctx, `SELECT 1 FROM deliveries WHERE id = $1`, id).Scan(&one)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres store: %s delivery %q: %w", verb, id, app.ErrNotFound)
@@ -314,6 +325,151 @@ func (s *Store) finish(ctx context.Context, verb, id, worker, set string, args .
 		return fmt.Errorf("postgres %s: %s %s: %w", s.where, verb, id, err)
 	}
 	return fmt.Errorf("postgres store: %s delivery %q as %q: %w", verb, id, worker, app.ErrLeaseLost)
+}
+
+// Extend moves the lease of a delivery claimed by worker to until. Like
+// Complete, it succeeds on an expired lease nobody has taken over. It takes
+// the claims' advisory lock: a Claim that read the lease as expired before
+// Extend moved it could otherwise hand the delivery's Key to another
+// delivery while this worker keeps working.
+func (s *Store) Extend(ctx context.Context, id, worker string, until time.Time) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if until.IsZero() {
+		return fmt.Errorf("postgres store: extend delivery %q: no lease end", id)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.claimLock); err != nil {
+			return fmt.Errorf("postgres %s: extend %s: %w", s.where, id, err)
+		}
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET lease_until = $3 WHERE id = $1 AND state = 'claimed' AND lease_owner = $2`,
+			id, worker, until)
+		if err != nil {
+			return fmt.Errorf("postgres %s: extend %s: %w", s.where, id, err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		return s.notHeld(ctx, tx, "extend", id, worker)
+	})
+}
+
+// Deliveries lists the deliveries that match f, oldest ReceivedAt first,
+// then by ID (by bytes), each with its payload.
+func (s *Store) Deliveries(ctx context.Context, f app.DeliveryFilter) ([]app.Delivery, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = cleanText(string(st))
+		}
+		where = append(where, `state = ANY(`+arg(states)+`)`)
+	}
+	if f.Repository != "" {
+		where = append(where, `lower(repository) = lower(`+arg(cleanText(f.Repository))+`)`)
+	}
+	if f.Event != "" {
+		where = append(where, `event = `+arg(cleanText(f.Event)))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `received_at >= `+arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `received_at < `+arg(f.Until))
+	}
+	query := `SELECT ` + deliveryColumns + ` FROM deliveries`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY received_at, id COLLATE "C"`
+	if f.Limit > 0 {
+		query += ` LIMIT ` + arg(f.Limit)
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres %s: deliveries: %w", s.where, err)
+	}
+	defer rows.Close()
+	out := []app.Delivery{}
+	for rows.Next() {
+		d, _, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres %s: deliveries: %w", s.where, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres %s: deliveries: %w", s.where, err)
+	}
+	return out, nil
+}
+
+// Requeue makes the listed dead and done deliveries pending, due at now,
+// with no attempts counted; it returns their ids in the order listed.
+func (s *Store) Requeue(ctx context.Context, ids []string, now time.Time) ([]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	// An id that is not text was never stored, and PostgreSQL would refuse
+	// the whole list for it.
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !utf8.ValidString(id) || strings.ContainsRune(id, 0) })
+	out := []string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt = $2, done_at = NULL
+		WHERE id = ANY($1) AND state IN ('dead', 'done') RETURNING id`, ids, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("postgres %s: requeue: %w", s.where, err)
+	}
+	defer rows.Close()
+	requeued := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("postgres %s: requeue: %w", s.where, err)
+		}
+		requeued[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres %s: requeue: %w", s.where, err)
+	}
+	for _, id := range ids {
+		if requeued[id] {
+			out = append(out, id)
+			delete(requeued, id)
+		}
+	}
+	return out, nil
+}
+
+// Prune deletes the done deliveries whose DoneAt is before before, and
+// returns how many. A pruned delivery is forgotten entirely: Known no
+// longer reports it, so if GitHub redelivers it, Enqueue stores it again as
+// new.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	if before.IsZero() {
+		return 0, nil // nothing is before the zero time
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM deliveries WHERE state = 'done' AND done_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres %s: prune: %w", s.where, err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // Delivery returns one delivery by id, or app.ErrNotFound.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -245,16 +246,208 @@ func (s *Store) finish(ctx context.Context, verb, id, worker, set string, args .
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		var one int
-		err = tx.QueryRow(`SELECT 1 FROM deliveries WHERE id = ?`, id).Scan(&one)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlite store: %s delivery %q: %w", verb, id, app.ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("sqlite %s: %s %s: %w", s.path, verb, id, err)
-		}
-		return fmt.Errorf("sqlite store: %s delivery %q as %q: %w", verb, id, worker, app.ErrLeaseLost)
+		return s.notHeld(tx, verb, id, worker)
 	})
+}
+
+// notHeld says why worker could not change delivery id: it is not stored
+// (app.ErrNotFound) or worker does not hold it (app.ErrLeaseLost).
+func (s *Store) notHeld(tx *sql.Tx, verb, id, worker string) error {
+	var one int
+	err := tx.QueryRow(`SELECT 1 FROM deliveries WHERE id = ?`, id).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlite store: %s delivery %q: %w", verb, id, app.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlite %s: %s %s: %w", s.path, verb, id, err)
+	}
+	return fmt.Errorf("sqlite store: %s delivery %q as %q: %w", verb, id, worker, app.ErrLeaseLost)
+}
+
+// Extend moves the lease of a delivery claimed by worker to until. Like
+// Complete, it succeeds on an expired lease nobody has taken over.
+func (s *Store) Extend(ctx context.Context, id, worker string, until time.Time) error {
+	if until.IsZero() {
+		return fmt.Errorf("sqlite store: extend delivery %q: no lease end", id)
+	}
+	return s.write(ctx, 0, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ?`,
+			until.UnixNano(), id, worker)
+		if err != nil {
+			return fmt.Errorf("sqlite %s: extend %s: %w", s.path, id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		return s.notHeld(tx, "extend", id, worker)
+	})
+}
+
+// Deliveries lists the deliveries that match f, oldest ReceivedAt first,
+// then by ID, each with its payload. Repository names compare through
+// SQLite's lower(), which folds ASCII letters only: GitHub's names are
+// ASCII.
+func (s *Store) Deliveries(ctx context.Context, f app.DeliveryFilter) ([]app.Delivery, error) {
+	if s.isClosed() {
+		return nil, errClosed
+	}
+	query, args, err := deliveriesQuery(f)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: deliveries: %w", err)
+	}
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: deliveries: %w", s.path, err)
+	}
+	defer rows.Close()
+	out := []app.Delivery{}
+	for rows.Next() {
+		d, _, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite %s: deliveries: %w", s.path, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite %s: deliveries: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// deliveriesQuery is the query Deliveries runs for f, and its arguments.
+// The matching rows are chosen and ordered without their payloads, then
+// only those are read whole: SQLite's sorter copies every column it is
+// given, and the oldest of a backlog of large payloads (the metrics' query)
+// would otherwise copy them all.
+func deliveriesQuery(f app.DeliveryFilter) (string, []any, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if len(f.States) > 0 {
+		states, err := json.Marshal(f.States)
+		if err != nil {
+			return "", nil, fmt.Errorf("states %q: %w", f.States, err)
+		}
+		where, args = append(where, `state IN (SELECT value FROM json_each(?))`), append(args, string(states))
+	}
+	if f.Repository != "" {
+		where, args = append(where, `lower(repository) = lower(?)`), append(args, cleanText(f.Repository))
+	}
+	if f.Event != "" {
+		where, args = append(where, `event = ?`), append(args, f.Event)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, `received_at >= ?`), append(args, f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, `received_at < ?`), append(args, f.Until.UnixNano())
+	}
+	chosen := `SELECT seq FROM deliveries`
+	if len(where) > 0 {
+		chosen += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	chosen += ` ORDER BY received_at, id`
+	if f.Limit > 0 {
+		chosen, args = chosen+` LIMIT ?`, append(args, f.Limit)
+	}
+	return `SELECT ` + deliveryColumns + ` FROM deliveries WHERE seq IN (` + chosen + `) ORDER BY received_at, id`, args, nil
+}
+
+// Requeue makes the listed dead and done deliveries pending, due at now,
+// with no attempts counted; it returns their ids in the order listed.
+func (s *Store) Requeue(ctx context.Context, ids []string, now time.Time) ([]string, error) {
+	// An id that is not text was never stored; JSON would change it into
+	// one that might be.
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !utf8.ValidString(id) || strings.ContainsRune(id, 0) })
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: requeue %q: %w", ids, err)
+	}
+	requeued := map[string]bool{}
+	err = s.write(ctx, 0, func(tx *sql.Tx) error {
+		clear(requeued)
+		rows, err := tx.Query(requeueUpdate, nanos(now), string(list))
+		if err != nil {
+			return fmt.Errorf("sqlite %s: requeue: %w", s.path, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("sqlite %s: requeue: %w", s.path, err)
+			}
+			requeued[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite %s: requeue: %w", s.path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inOrder(ids, requeued), nil
+}
+
+// requeueUpdate requeues the dead and done deliveries of a JSON list of
+// ids. "+state" keeps SQLite from reading every done delivery through the
+// state index instead of the few listed through the id's.
+const requeueUpdate = `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt = ?, done_at = NULL
+	WHERE id IN (SELECT value FROM json_each(?)) AND +state IN ('dead', 'done') RETURNING id`
+
+// inOrder returns the ids of set in the order of list, each once.
+func inOrder(list []string, set map[string]bool) []string {
+	out := []string{}
+	for _, id := range list {
+		if set[id] {
+			out = append(out, id)
+			delete(set, id)
+		}
+	}
+	return out
+}
+
+// pruneBatch is how many deliveries one transaction of Prune deletes: one
+// long delete would hold up every other write behind the single writer.
+const pruneBatch = 500
+
+// pruneDelete deletes up to a batch of the done deliveries done before a
+// time.
+const pruneDelete = `DELETE FROM deliveries WHERE seq IN (
+	SELECT seq FROM deliveries INDEXED BY deliveries_done_at WHERE state = 'done' AND done_at < ? LIMIT ?)`
+
+// Prune deletes the done deliveries whose DoneAt is before before, a batch
+// per transaction, and returns how many it deleted (until an error, if
+// any). A pruned delivery is forgotten entirely: Known no longer reports
+// it, so if GitHub redelivers it, Enqueue stores it again as new.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	if before.IsZero() {
+		// Nothing is before the zero time.
+		if s.isClosed() {
+			return 0, errClosed
+		}
+		return 0, nil
+	}
+	total := 0
+	for {
+		var n int64
+		err := s.write(ctx, 0, func(tx *sql.Tx) error {
+			res, err := tx.Exec(pruneDelete, before.UnixNano(), pruneBatch)
+			if err != nil {
+				return fmt.Errorf("sqlite %s: prune: %w", s.path, err)
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
 }
 
 // Delivery returns one delivery by id, or app.ErrNotFound.

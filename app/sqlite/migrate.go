@@ -84,6 +84,41 @@ CREATE TABLE intents (
 	PRIMARY KEY (repo_key, pr)
 );
 `},
+	{3, "repository files, review issues, inbox listing and pruning", `
+CREATE TABLE repo_snapshots (
+	repo_key     TEXT    PRIMARY KEY, -- the repository lower-cased: names compare without case
+	repository   TEXT    NOT NULL,    -- as last saved
+	installation INTEGER NOT NULL,
+	branch       TEXT    NOT NULL,
+	tree_sha     TEXT    NOT NULL,
+	read_at      INTEGER NOT NULL,
+	files        INTEGER NOT NULL     -- how many rows repo_files holds for it
+);
+
+CREATE TABLE repo_files (
+	repo_key TEXT NOT NULL,
+	path     TEXT NOT NULL,
+	blob     TEXT NOT NULL,
+	data     BLOB NOT NULL,
+	PRIMARY KEY (repo_key, path)
+);
+
+CREATE TABLE review_issues (
+	repo_key    TEXT    NOT NULL,
+	record      TEXT    NOT NULL,
+	review_by   TEXT    NOT NULL,
+	repository  TEXT    NOT NULL, -- as reserved
+	number      INTEGER NOT NULL, -- 0 while the issue is being opened
+	reserved_at INTEGER,
+	PRIMARY KEY (repo_key, record, review_by)
+);
+
+-- Deliveries lists in this order, and filters on repository; Prune finds
+-- the done deliveries by age.
+CREATE INDEX deliveries_received ON deliveries (received_at, id);
+CREATE INDEX deliveries_repository ON deliveries (lower(repository), received_at);
+CREATE INDEX deliveries_done_at ON deliveries (done_at) WHERE state = 'done';
+`},
 }
 
 // migrate brings the schema up to date in one IMMEDIATE transaction: the

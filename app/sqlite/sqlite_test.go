@@ -397,3 +397,50 @@ func TestClaimUsesThePendingIndex(t *testing.T) {
 		t.Errorf("plan %q: want the partial index and no sort", got)
 	}
 }
+
+// TestNewQueriesUseIndexes guards the plans of the queries that must stay
+// fast on a large inbox or organisation: each finds its rows through an
+// index, never by reading a whole table.
+func TestNewQueriesUseIndexes(t *testing.T) {
+	s := openStore(t).(*Store)
+	byRepo, byRepoArgs, err := deliveriesQuery(app.DeliveryFilter{Repository: "o/r", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySince, bySinceArgs, err := deliveriesQuery(app.DeliveryFilter{Since: storetest.T0, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"RepoSnapshots", snapshotsQuery, []any{`["o/a","o/b"]`}, "sqlite_autoindex_repo_snapshots_1"},
+		{"RepoFiles", filesQuery, []any{"o/r"}, "sqlite_autoindex_repo_files_1"},
+		{"Requeue", requeueUpdate, []any{0, `["x","y"]`}, "sqlite_autoindex_deliveries_1"},
+		{"Prune", pruneDelete, []any{0, pruneBatch}, "deliveries_done_at"},
+		{"Deliveries of a repository", byRepo, byRepoArgs, "deliveries_repository"},
+		{"Deliveries since", bySince, bySinceArgs, "deliveries_received"},
+	} {
+		rows, err := s.rdb.Query(`EXPLAIN QUERY PLAN `+tc.query, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		got := strings.Join(plan, "; ")
+		if !strings.Contains(got, tc.index) || strings.Contains(got, "SCAN deliveries ") ||
+			strings.Contains(got, "SCAN repo_") || strings.Contains(got, "SCAN s ") || strings.Contains(got, "SCAN f ") {
+			t.Errorf("%s: plan %q: want index %s and no table scan", tc.name, got, tc.index)
+		}
+	}
+}

@@ -99,3 +99,31 @@ func redact(raw string) string {
 	}
 	return userinfo.ReplaceAllString(raw, "${1}:xxxxx@")
 }
+
+// Schema says where a store's schema stands, for backstory doctor.
+type Schema struct {
+	// Kind is "sqlite" or "postgres"; Where the file or the redacted URL.
+	Kind  string
+	Where string
+	// Current is the store's schema version (0: not created yet); Known
+	// the newest this backstory knows. Current > Known means a newer
+	// backstory migrated it: this one refuses to open it.
+	Current, Known int
+}
+
+// SchemaVersion reads the schema version of the store url names, without
+// creating or migrating anything.
+func SchemaVersion(ctx context.Context, url string) (Schema, error) {
+	k, target, err := locate(url)
+	if err != nil {
+		return Schema{}, err
+	}
+	if k == kindPostgres {
+		s := Schema{Kind: "postgres", Where: postgres.Redact(target)}
+		s.Current, s.Known, err = postgres.SchemaVersion(ctx, target)
+		return s, err
+	}
+	s := Schema{Kind: "sqlite", Where: target}
+	s.Current, s.Known, err = sqlite.SchemaVersion(ctx, target)
+	return s, err
+}

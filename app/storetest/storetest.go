@@ -32,6 +32,38 @@
 //     run of bytes that is not UTF-8, becomes U+FFFD (PostgreSQL text holds
 //     neither); everything else round-trips exactly, Why up to 1 MB and
 //     more, Paths up to GitHub's 3,000 and more.
+//   - Extend, like Complete, returns app.ErrNotFound for an id that is not
+//     stored and app.ErrLeaseLost for a delivery the worker does not hold
+//     (pending, done, dead, or taken over); an expired lease nobody took
+//     over can still be extended. Extending to the zero time is refused.
+//   - Deliveries never returns nil, and lists whole deliveries, payloads
+//     included. Equal ReceivedAt times are ordered by ID's bytes. Limit 0
+//     or below is no limit. Repository names compare without case for
+//     ASCII letters at least (GitHub's names are ASCII; SQLite's lower()
+//     folds no more).
+//   - Requeue takes dead and done deliveries only: pending ones keep their
+//     NextAttempt and are not returned. It clears DoneAt, and returns the
+//     ids it requeued in the order listed, each once, never nil.
+//   - Prune deletes done deliveries whose DoneAt is strictly before the
+//     cut; the zero time prunes nothing. A pruned delivery is forgotten:
+//     Delivery and Known no longer find it, and Enqueue stores it again.
+//   - SaveRepoFiles replaces a snapshot read at the same time (only a later
+//     ReadAt wins over a save). It refuses an empty Repository, a zero
+//     ReadAt, a changed file without a path, a path changed twice, and a
+//     path both changed and removed (paths compared as stored); removing a
+//     path that is not stored is no error. A refused or stale save changes
+//     nothing. After DeleteRepo, any snapshot is saved.
+//   - A snapshot keeps its Repository as last saved; Files is counted by
+//     the store, whatever the caller set. Repository, Branch, TreeSHA,
+//     Path and Blob are stored through app.StoredText; Data is bytes, kept
+//     byte for byte (NUL, invalid UTF-8, 1 MB), and never comes back nil.
+//     RepoFiles orders paths by their bytes and returns an empty list, not
+//     nil, for a snapshot without files; RepoSnapshots never returns nil.
+//   - ReserveReview compares repositories without case, records and review
+//     dates exactly, and keeps the repository's name as reserved. It refuses
+//     a review without repository, record or date, or with a Number (the
+//     issue is not opened yet); SaveReview refuses a Number below 1, and
+//     sets only the number.
 package storetest
 
 import (
@@ -106,6 +138,19 @@ func run(t *testing.T, open Open, durable bool) {
 		{"IntentRoundTrips", testIntentRoundTrips},
 		{"IntentAwkwardText", testIntentAwkwardText},
 		{"IntentArguments", testIntentArguments},
+		{"Extend", testExtend},
+		{"Deliveries", testDeliveries},
+		{"Requeue", testRequeue},
+		{"Prune", testPrune},
+		{"ManyRequeuedAndPruned", testManyRequeuedAndPruned},
+		{"RepoFiles", testRepoFiles},
+		{"RepoFileRoundTrips", testRepoFileRoundTrips},
+		{"RepoFilesArguments", testRepoFilesArguments},
+		{"RepoSnapshotsMany", testRepoSnapshotsMany},
+		{"RepoFilesConcurrentSaves", testRepoFilesConcurrentSaves},
+		{"Reviews", testReviews},
+		{"ReviewArguments", testReviewArguments},
+		{"ReviewsConcurrent", testReviewsConcurrent},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Reopen", testReopen},
 		{"Closed", testClosed},
@@ -971,6 +1016,13 @@ func testReopen(t *testing.T, open Open) {
 	kept.Records = nil
 	saveIntents(t, s, kept, NewIntent("octo-org/gone", 1, T0))
 	must(t, s.DeleteIntents(ctx, "octo-org/gone"))
+	snap := NewRepoSnapshot("Octo-Org/Hello", T0.Add(time.Microsecond))
+	files := []app.RepoFile{NewRepoFile("README.md", "# Hello\n"), {Path: "bin/nul", Blob: "b", Data: []byte{0, 0xff, 0}}}
+	saveRepo(t, s, true, snap, files)
+	review := app.ReviewIssue{Repository: "Octo-Org/Hello", Record: "ADR-0012", ReviewBy: "2027-01-15", ReservedAt: T0}
+	reserve(t, s, review, true)
+	review.Number = 9
+	must(t, s.SaveReview(ctx, review))
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -994,6 +1046,10 @@ func testReopen(t *testing.T, open Open) {
 	if ok, err := s.Enqueue(ctx, NewDelivery("c", "", T0)); ok || err != nil {
 		t.Errorf("Enqueue of a stored id after reopen = %v, %v; want false, nil", ok, err)
 	}
+	sameRepo(t, "RepoFiles after reopen", s, "octo-org/hello", snap, files...)
+	asked := review
+	asked.Number = 0
+	sameReview(t, "ReserveReview after reopen", reserve(t, s, asked, false), review)
 }
 
 func testClosed(t *testing.T, open Open) {
@@ -1022,4 +1078,31 @@ func testClosed(t *testing.T, open Open) {
 	if err := s.DeleteIntents(ctx, "o/r"); err == nil {
 		t.Error("DeleteIntents after Close: no error")
 	}
+	review := app.ReviewIssue{Repository: "o/r", Record: "ADR-1", ReviewBy: "2027-01-15"}
+	for name, err := range map[string]error{
+		"Extend":     s.Extend(ctx, "x", "w", T0),
+		"Deliveries": second(s.Deliveries(ctx, app.DeliveryFilter{})),
+		"Requeue":    second(s.Requeue(ctx, []string{"x"}, T0)),
+		"Prune":      second(s.Prune(ctx, T0)),
+		"SaveRepoFiles": second(s.SaveRepoFiles(ctx, NewRepoSnapshot("o/r", T0),
+			[]app.RepoFile{NewRepoFile("a.md", "a")}, nil)),
+		"RepoSnapshots": second(s.RepoSnapshots(ctx, []string{"o/r"})),
+		"RepoFiles": func() error {
+			_, _, err := s.RepoFiles(ctx, "o/r")
+			return err
+		}(),
+		"DeleteRepo": s.DeleteRepo(ctx, "o/r"),
+		"ReserveReview": func() error {
+			_, _, err := s.ReserveReview(ctx, review)
+			return err
+		}(),
+		"SaveReview": s.SaveReview(ctx, app.ReviewIssue{Repository: "o/r", Record: "ADR-1", ReviewBy: "2027-01-15", Number: 1}),
+	} {
+		if err == nil {
+			t.Errorf("%s after Close: no error", name)
+		}
+	}
 }
+
+// second returns the error of a call that returns a value and an error.
+func second[V any](_ V, err error) error { return err }

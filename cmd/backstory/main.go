@@ -105,6 +105,11 @@ Start with:  backstory preview     (build and serve the records in this reposito
 		c.serveCommand(),
 		c.setupCommand(),
 		c.checkCommand(),
+		c.doctorCommand(),
+		c.deliveriesCommand(),
+		c.replayCommand(),
+		c.resyncCommand(),
+		c.recheckCommand(),
 	)
 	return root
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/backstory-dev/backstory/app"
 	"github.com/backstory-dev/backstory/app/github"
 	"github.com/backstory-dev/backstory/app/postgres"
+	"github.com/backstory-dev/backstory/app/signin"
+	"github.com/backstory-dev/backstory/app/sitesrv"
 	"github.com/backstory-dev/backstory/app/store"
 	"github.com/backstory-dev/backstory/content"
 	"github.com/backstory-dev/backstory/site"
@@ -36,6 +38,7 @@ var serveDefaults = map[string]any{
 	"server.listen":        ":8080",
 	"server.workers":       4,
 	"store.url":            "",
+	"store.retention":      "720h",
 	"log.level":            "info",
 	"log.format":           "json",
 	"redeliver.interval":   "5m",
@@ -44,7 +47,7 @@ var serveDefaults = map[string]any{
 	"server.shutdown_wait": "20s",
 	"server.lease":         "2m",
 	"site.dir":             "",
-	"site.base_url":        "/",
+	"site.base_url":        "/sites/",
 }
 
 func (c *cli) serveCommand() *cobra.Command {
@@ -68,6 +71,9 @@ win):
   server.workers           BACKSTORY_SERVER_WORKERS   (default 4; 0 = receive only)
   store.url                BACKSTORY_STORE_URL        (default SQLite backstory.db here;
                                                        postgres://… for PostgreSQL)
+  store.retention          BACKSTORY_STORE_RETENTION  (default 720h: done deliveries older
+                                                       than this are pruned hourly; 0 keeps
+                                                       them forever)
   server.lease             BACKSTORY_SERVER_LEASE     (default 2m: how long a delivery
                                                        stays with a worker that died)
   site.dir                 BACKSTORY_SITE_DIR         (default none: keep no sites; else each
@@ -75,6 +81,23 @@ win):
                                                        DIR/<account>/ and, when the org's
                                                        .github/backstory.yml says site.pages,
                                                        published to a Pages branch)
+  site.serve               BACKSTORY_SITE_SERVE       (default true when site.dir is set: serve
+                                                       the sites at /sites/<account>/, the
+                                                       path of site.base_url)
+  server.public_url        BACKSTORY_SERVER_PUBLIC_URL
+                                                      (default none: where readers reach serve,
+                                                       such as https://backstory.example.com)
+  github.client_id         BACKSTORY_GITHUB_CLIENT_ID
+  github.client_secret     BACKSTORY_GITHUB_CLIENT_SECRET
+                                                      (the App's OAuth credentials, which
+                                                       "backstory setup" writes)
+
+A site that holds records of private repositories is shown only to members
+of its organisation, who sign in with GitHub at /auth/login. Sign-in needs
+server.public_url, github.client_id and github.client_secret, and the App's
+callback URL set to <server.public_url>/auth/callback; without them such a
+site answers 403 with what to configure. Sites of public repositories need
+no sign-in.
 
 It refuses to start without an app id, a readable private key and a webhook
 secret.`,
@@ -115,8 +138,18 @@ type serverConfig struct {
 	RedeliverOver  time.Duration
 	ShutdownWait   time.Duration
 	Lease          time.Duration
+	Retention      time.Duration
 	SiteDir        string
 	SiteBaseURL    string
+	// SiteServe serves the sites under SitePrefix, the path of
+	// SiteBaseURL.
+	SiteServe  bool
+	SitePrefix string
+	// PublicURL is where readers reach serve; with ClientID and
+	// ClientSecret (the App's OAuth credentials) it turns sign-in on.
+	PublicURL    string
+	ClientID     string
+	ClientSecret string
 }
 
 // serveConfig reads the settings and refuses, with what to do, when the
@@ -180,9 +213,6 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 	if len(cfg.WebhookSecret) == 0 {
 		missing = append(missing, "the webhook secret: set github.webhook_secret or BACKSTORY_GITHUB_WEBHOOK_SECRET (without it anyone could send forged events)")
 	}
-	if len(missing) > 0 {
-		return cfg, fmt.Errorf("serve cannot start:\n  - %s", strings.Join(missing, "\n  - "))
-	}
 	cfg.APIURL = v.GetString("github.api_url")
 	if !strings.HasSuffix(cfg.APIURL, "/") {
 		cfg.APIURL += "/"
@@ -198,6 +228,26 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 	cfg.SiteURL = v.GetString("site.url")
 	cfg.SiteDir = v.GetString("site.dir")
 	cfg.SiteBaseURL = v.GetString("site.base_url")
+	cfg.SiteServe = cfg.SiteDir != ""
+	if v.IsSet("site.serve") {
+		cfg.SiteServe = v.GetBool("site.serve")
+		if cfg.SiteServe && cfg.SiteDir == "" {
+			return cfg, errors.New("site.serve is on but site.dir is not set: give the folder of the sites, or turn site.serve off")
+		}
+	}
+	cfg.SitePrefix = "/sites/"
+	if b, err := url.Parse(cfg.SiteBaseURL); err == nil && strings.HasPrefix(b.Path, "/") {
+		cfg.SitePrefix = strings.TrimRight(b.Path, "/") + "/"
+	}
+	cfg.PublicURL = strings.TrimRight(v.GetString("server.public_url"), "/")
+	if cfg.PublicURL != "" {
+		p, err := url.Parse(cfg.PublicURL)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.Path != "" || p.RawQuery != "" || p.Fragment != "" {
+			return cfg, fmt.Errorf("server.public_url: %q is not the root address readers use, such as https://backstory.example.com", cfg.PublicURL)
+		}
+	}
+	cfg.ClientID = v.GetString("github.client_id")
+	cfg.ClientSecret = v.GetString("github.client_secret")
 	cfg.Listen = v.GetString("server.listen")
 	cfg.Workers = v.GetInt("server.workers")
 	cfg.StoreURL = v.GetString("store.url")
@@ -214,7 +264,22 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 		}
 		*dst = d
 	}
+	if cfg.Retention, err = time.ParseDuration(v.GetString("store.retention")); err != nil || cfg.Retention < 0 {
+		return cfg, fmt.Errorf("store.retention: %q is not a duration such as 720h (0 keeps done deliveries forever)", v.GetString("store.retention"))
+	}
+	if len(missing) > 0 {
+		return cfg, &missingSettings{items: missing}
+	}
 	return cfg, nil
+}
+
+// missingSettings is serveConfig's error when settings serve cannot run
+// without are missing; the rest of the config is read all the same (for
+// backstory doctor).
+type missingSettings struct{ items []string }
+
+func (m *missingSettings) Error() string {
+	return "serve cannot start:\n  - " + strings.Join(m.items, "\n  - ")
 }
 
 // webURLFor derives GitHub's web address from its API address:
@@ -246,6 +311,7 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer st.Close()
+	reg.MustRegister(app.NewInboxCollector(st))
 	gh, err := github.New(github.Options{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, BaseURL: cfg.APIURL, Metrics: metrics,
 		UserAgent: "backstory/" + version})
 	if err != nil {
@@ -254,8 +320,8 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	var worker *app.Worker
 	sites := app.SiteOptions{}
 	if cfg.SiteDir != "" {
-		sites = app.SiteOptions{Dir: cfg.SiteDir, Build: func(ctx context.Context, corpus *content.Corpus, out string) error {
-			_, err := site.Build(ctx, corpus, site.Options{OutputDir: out, BaseURL: cfg.SiteBaseURL, Title: filepath.Base(out)})
+		sites = app.SiteOptions{Dir: cfg.SiteDir, BaseURL: cfg.SiteBaseURL, Build: func(ctx context.Context, corpus *content.Corpus, out, baseURL string) error {
+			_, err := site.Build(ctx, corpus, site.Options{OutputDir: out, BaseURL: baseURL, Title: filepath.Base(out)})
 			return err
 		}}
 	}
@@ -297,6 +363,22 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 			defer workerRunning.Done()
 			redeliver.Run(workCtx)
 		}()
+		prune := &app.Pruner{Inbox: st, Retention: cfg.Retention, Log: log}
+		workerRunning.Add(1)
+		go func() {
+			defer workerRunning.Done()
+			prune.Run(workCtx)
+		}()
+		if cfg.SiteDir != "" {
+			// Review dates pass without a push: each site is built once a
+			// day (once in all, whatever the number of replicas).
+			daily := &app.Daily{App: a, GitHub: gh, Log: log}
+			workerRunning.Add(1)
+			go func() {
+				defer workerRunning.Done()
+				daily.Run(workCtx)
+			}()
+		}
 	}
 
 	mux := http.NewServeMux()
@@ -318,6 +400,11 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if cfg.SiteServe {
+		if err := mountSites(mux, cfg, gh, log); err != nil {
+			return err
+		}
+	}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -343,6 +430,42 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	}
 	stopWork()
 	workerRunning.Wait()
+	return nil
+}
+
+// mountSites serves the sites under cfg.SitePrefix and, when it is
+// configured, GitHub sign-in under /auth/.
+func mountSites(mux *http.ServeMux, cfg serverConfig, gh app.GitHub, log *slog.Logger) error {
+	opts := sitesrv.Options{Dir: cfg.SiteDir, Prefix: cfg.SitePrefix, Member: sitesrv.GitHubMembers(gh, cfg.SiteDir, nil), Log: log}
+	var missing []string
+	if cfg.PublicURL == "" {
+		missing = append(missing, "server.public_url (the address readers use)")
+	}
+	if cfg.ClientID == "" {
+		missing = append(missing, "github.client_id")
+	}
+	if cfg.ClientSecret == "" {
+		missing = append(missing, "github.client_secret")
+	}
+	if len(missing) == 0 {
+		h, err := signin.New(signin.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, WebURL: cfg.WebURL,
+			APIURL: cfg.APIURL, PublicURL: cfg.PublicURL, Log: log})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/auth/", h)
+		opts.Readers = h
+		log.Info("sites served; private ones to members who sign in with GitHub", "sites", cfg.SitePrefix, "callback", h.CallbackURL())
+	} else {
+		opts.SignInOff = "The operator must set " + strings.Join(missing, ", ") +
+			" (github.client_id and github.client_secret are the App's OAuth credentials, which backstory setup writes), and register <server.public_url>/auth/callback as the App's callback URL."
+		log.Warn("sign-in with GitHub is off: sites with private records answer 403", "missing", strings.Join(missing, ", "))
+	}
+	srv, err := sitesrv.New(opts)
+	if err != nil {
+		return err
+	}
+	mux.Handle(cfg.SitePrefix, srv)
 	return nil
 }
 

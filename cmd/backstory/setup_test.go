@@ -160,7 +160,7 @@ func TestSetupCreatesTheApp(t *testing.T) {
 	if action.Scheme+"://"+action.Host+action.Path != "https://github.com/organizations/acme/settings/apps/new" || len(state) != 64 {
 		t.Errorf("the form posts to %s", action)
 	}
-	wantPerms := map[string]any{"checks": "write", "contents": "read", "pull_requests": "read", "metadata": "read", "members": "read", "merge_queues": "read"}
+	wantPerms := map[string]any{"checks": "write", "contents": "read", "pull_requests": "read", "metadata": "read", "members": "read", "merge_queues": "read", "issues": "write"}
 	if !reflect.DeepEqual(manifest["default_permissions"], wantPerms) {
 		t.Errorf("permissions = %v", manifest["default_permissions"])
 	}

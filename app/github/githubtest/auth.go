@@ -21,6 +21,7 @@ const (
 	authNone authKind = iota
 	authApp
 	authInstallation
+	authUser // a user token of the OAuth web flow (oauth.go)
 )
 
 // appInfo is the fake's one GitHub App.
@@ -306,6 +307,9 @@ func (s *Server) authenticate(req *request) (reply, bool) {
 	if cred == "" {
 		req.auth = authNone
 		return reply{}, true
+	}
+	if rep, ok, isUser := s.authenticateUser(req, cred); isUser {
+		return rep, ok
 	}
 	t, ok := s.tokens[cred]
 	if !ok || !s.now().Before(t.expires) {

@@ -40,9 +40,11 @@ func TestResponsesMatchTheDescription(t *testing.T) {
 	when := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	author := signature{name: "Publisher", email: "publisher@example.com", when: when}
 	commit := newObjectStore().writeCommit(tree, mainHead, author, author, "Publish\n").sha
+	s.AddMember("acme", "alice")
 	app := s.asApp(t)
 	inst := s.asInstallation(t, 42)
 	anon := s.anonymous(t)
+	user := s.asUser(t, "alice")
 	type step struct {
 		c      *apiClient
 		method string
@@ -87,6 +89,12 @@ func TestResponsesMatchTheDescription(t *testing.T) {
 		{inst, "GET", "repos/acme/widgets/commits/" + head + "/check-runs?filter=all", nil, "checks/list-for-ref", 200},
 		{inst, "GET", "repos/acme/widgets/collaborators/alice/permission", nil, "repos/get-collaborator-permission-level", 200},
 		{inst, "POST", "repos/acme/widgets/issues/1/comments", map[string]any{"body": "hello"}, "issues/create-comment", 201},
+		{inst, "POST", "repos/acme/widgets/issues", map[string]any{"title": "Review ADR-0001", "body": "Due.", "labels": []string{"review"}}, "issues/create", 201},
+		{inst, "GET", "repos/acme/widgets/issues?state=all", nil, "issues/list-for-repo", 200},
+		{inst, "GET", "orgs/acme/members/alice", nil, "orgs/check-membership-for-user", 204},
+		{inst, "GET", "orgs/acme/members/bob", nil, "orgs/check-membership-for-user", 404},
+		{inst, "GET", "orgs/acme/memberships/alice", nil, "orgs/get-membership-for-user", 200},
+		{user, "GET", "user", nil, "users/get-authenticated", 200},
 		{inst, "POST", "repos/acme/widgets/check-runs", map[string]any{"name": "x"}, "checks/create", 422},
 		{inst, "POST", "repos/acme/widgets/git/blobs", map[string]any{"content": "aGVsbG8K", "encoding": "base64"}, "git/create-blob", 201},
 		{inst, "GET", "repos/acme/widgets/git/blobs/" + blob, nil, "git/get-blob", 200},

@@ -60,6 +60,12 @@
 // weak ETag, and a matching If-None-Match is a 304 that does not count
 // against the limit.
 //
+// The same server is GitHub's web host for the OAuth web flow of the App's
+// user tokens (GET /login/oauth/authorize, POST /login/oauth/access_token;
+// SetOAuthApp, SetSignedInUser), whose tokens answer GET /user; see
+// oauth.go. Issues and organisation membership are modelled as issues.go
+// says (AddIssue, Issues, DisableIssues, AddMember).
+//
 // Choices where GitHub's behaviour is not fully described, or where the
 // 2022 description has aged:
 //

@@ -51,6 +51,11 @@ func init() {
 		"checks/list-annotations":                 (*Server).listAnnotations,
 		"repos/get-collaborator-permission-level": (*Server).getPermission,
 		"issues/create-comment":                   (*Server).createComment,
+		"issues/create":                           (*Server).createIssue,
+		"issues/list-for-repo":                    (*Server).listIssues,
+		"orgs/check-membership-for-user":          (*Server).checkMembership,
+		"orgs/get-membership-for-user":            (*Server).getOrgMembership,
+		"users/get-authenticated":                 (*Server).getAuthenticatedUser,
 	}
 }
 

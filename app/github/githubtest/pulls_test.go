@@ -171,7 +171,9 @@ func TestPermissionAndComments(t *testing.T) {
 	}
 
 	s.AddPullRequest("acme/widgets", PullRequest{HeadSHA: s.Branch("acme/widgets", "main")})
-	// backstory's manifest grants no permission to comment: GitHub refuses.
+	// Without issues or pull_requests write, GitHub refuses a comment.
+	s.SetInstallationPermissions(42, map[string]string{"metadata": "read", "pull_requests": "read"})
+	c = s.asInstallation(t, 42)
 	r := c.do("POST", "repos/acme/widgets/issues/1/comments", map[string]any{"body": "Why is missing."})
 	want(t, r, http.StatusForbidden)
 	grant(s, 42, "issues", "write")

@@ -66,6 +66,12 @@ type Server struct {
 	expected      []*expectation
 	nextID        int64
 	requestSeq    int64
+
+	// issues by lower-case full name, and members by lower-case org
+	// (issues.go); the OAuth web flow (oauth.go).
+	issues  map[string]*issueSet
+	members map[string]map[string]bool
+	oauth   *oauthState
 }
 
 // Option configures a Server.
@@ -133,8 +139,8 @@ func WithTLS() Option { return func(c *config) { c.tls = true } }
 func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithAppPermissions sets the App's permissions, which new installations
-// get (default: those backstory's manifest asks for: checks write;
-// contents, pull_requests, metadata, members and merge_queues read).
+// get (default: those backstory's manifest asks for: checks and issues
+// write; contents, pull_requests, metadata, members and merge_queues read).
 func WithAppPermissions(perms map[string]string) Option {
 	return func(c *config) { c.appPerms = perms }
 }
@@ -148,6 +154,7 @@ func AllowViolations() Option { return func(c *config) { c.strict = false } }
 // refused here as GitHub would refuse it.
 var defaultAppPermissions = map[string]string{
 	"checks":        "write",
+	"issues":        "write",
 	"contents":      "read",
 	"pull_requests": "read",
 	"metadata":      "read",
@@ -627,6 +634,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDownload(w, r)
 		return
 	}
+	if isWebFlow(r.URL.Path) {
+		s.serveWebFlow(w, r)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requestSeq++
@@ -883,6 +894,8 @@ func (s *Server) limitRate(req *request) (reply, bool) {
 		key = fmt.Sprintf("installation:%d", req.inst.id)
 	case req.auth == authApp:
 		key = "app"
+	case req.auth == authUser:
+		key = "user:" + strings.ToLower(s.userTokenLogin(req))
 	default:
 		key, limit = "anonymous", 60
 	}

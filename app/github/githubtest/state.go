@@ -135,7 +135,7 @@ func (s *Server) newID() int64 {
 // AddInstallation installs the App on account with the App's permissions,
 // for the repositories named ("owner/name", added when missing), or for
 // every repository of the account when none is named. Adding an
-// installation that exists replaces it.
+// installation that exists replaces it, for the tokens already issued too.
 func (s *Server) AddInstallation(id int64, account string, repos ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -155,6 +155,12 @@ func (s *Server) AddInstallation(id int64, account string, repos ...string) {
 			s.repoOrAdd(name)
 			in.repos[strings.ToLower(name)] = true
 		}
+	}
+	if old, ok := s.installations[id]; ok {
+		// Tokens already issued follow the installation as GitHub's do: a
+		// repository taken away is out of their reach at once.
+		*old = *in
+		return
 	}
 	s.installations[id] = in
 }
