@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 SHARED   ?= $(abspath ../shared)
 
-.PHONY: all build test fmt-check vet unit acceptance bench bench-app preview clean
+.PHONY: all build test fmt-check vet unit acceptance bench bench-app reliability preview clean
 
 all: build
 
@@ -52,6 +52,16 @@ bench-app:
 	$(GO) test -run '^$$' -bench 'Enqueue$$|EnqueueParallel|ClaimComplete' -benchmem ./app/sqlite/ ./app/postgres/
 	$(GO) run ./webhooks/internal/ingestbench -store sqlite -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks
 	$(GO) run ./webhooks/internal/ingestbench -store postgres -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks
+
+## reliability: backstory serve under faults (GitHub 5xx and rate limits,
+## SIGKILL, PostgreSQL stopped and started, a replica killed, a soak of
+## SOAK); the RELIABILITY lines are the figures in RELIABILITY.md. It stops
+## and starts the local PostgreSQL cluster: not part of make test.
+SOAK ?= 30m
+reliability:
+	@BACKSTORY_RELIABILITY=1 BACKSTORY_SOAK=$(SOAK) $(GO) test -count=1 -timeout 90m -v -run 'TestReliability' ./cmd/backstory/ > reliability.log 2>&1; \
+	status=$$?; grep -E '^(=== RUN|--- |PASS|FAIL|ok)|RELIABILITY|reliability_test.go' reliability.log | grep -v 'githubtest:'; \
+	echo "(full log: reliability.log)"; exit $$status
 
 ## preview: build and serve backstory's own story from docs/
 preview:

@@ -111,8 +111,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"installation", "resource"}),
 		SiteBuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backstory_site_builds_total",
-			Help: "Organisation site builds, by outcome (built, failed, skipped).",
-		}, []string{"outcome"}),
+			Help: "Organisation site builds, by account and outcome (built, failed, skipped).",
+		}, []string{"account", "outcome"}),
 		SiteBuildSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "backstory_site_build_seconds",
 			Help:    "Time an organisation site build takes, reading the records and publishing included.",
@@ -126,6 +126,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "backstory_site_publishes_total",
 			Help: "Site publications, by target (pages) and outcome (published, failed, refused).",
 		}, []string{"target", "outcome"}),
+	}
+	// Counters that alerts watch for an increase start at 0, so that the
+	// first dead letter or refusal after a start is an increase too.
+	for event := range HandledEvents {
+		m.DeadLetters.WithLabelValues(event)
+	}
+	m.DeadLetters.WithLabelValues(EventBuild)
+	m.DeadLetters.WithLabelValues(EventRecheck)
+	for _, outcome := range []string{"published", "failed", "refused"} {
+		m.SitePublishes.WithLabelValues("pages", outcome)
 	}
 	if reg != nil {
 		reg.MustRegister(m.WebhookRequests, m.WebhookAckSeconds, m.Processed, m.ProcessSeconds, m.GitHubCalls, m.CheckRuns, m.Redeliveries,

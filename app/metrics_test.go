@@ -125,10 +125,27 @@ func TestWorkerCountsFailuresByKindAndDeadLetters(t *testing.T) {
 			t.Errorf("failures of kind %s = %v, want %v", kind, got, want)
 		}
 	}
-	if got, _ := gathered(t, reg, "backstory_dead_letters_total", nil); got != 1 {
+	if got, _ := gathered(t, reg, "backstory_dead_letters_total", map[string]string{"event": "pull_request"}); got != 1 {
 		t.Errorf("dead letters = %v, want 1", got)
 	}
 	if got, ok := gathered(t, reg, "backstory_delivery_latency_seconds", nil); !ok || got != 1 {
 		t.Errorf("delivery latency samples = %v, want 1 (the one done)", got)
+	}
+}
+
+func TestAlertedCountersStartAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	app.NewMetrics(reg)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"backstory_dead_letters_total", map[string]string{"event": "pull_request"}},
+		{"backstory_dead_letters_total", map[string]string{"event": app.EventBuild}},
+		{"backstory_site_publishes_total", map[string]string{"target": "pages", "outcome": "refused"}},
+	} {
+		if v, ok := gathered(t, reg, c.name, c.labels); !ok || v != 0 {
+			t.Errorf("%s%v = %v (present %v), want 0 from the start so that the first one is an increase", c.name, c.labels, v, ok)
+		}
 	}
 }

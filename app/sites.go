@@ -309,7 +309,7 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 		// ran.)
 		if newer, err := a.store.Delivery(ctx, latest); err == nil && newer.State == StatePending {
 			log.Info("build skipped: a newer one is queued", "reason", req.Reason)
-			a.metrics.SiteBuilds.WithLabelValues("skipped").Inc()
+			a.metrics.SiteBuilds.WithLabelValues(strings.ToLower(req.Account), "skipped").Inc()
 			return nil
 		}
 	}
@@ -317,10 +317,10 @@ func (a *App) onBuild(ctx context.Context, d Delivery) error {
 	err := a.buildSite(ctx, log, req)
 	a.metrics.SiteBuildSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		a.metrics.SiteBuilds.WithLabelValues("failed").Inc()
+		a.metrics.SiteBuilds.WithLabelValues(strings.ToLower(req.Account), "failed").Inc()
 		return err
 	}
-	a.metrics.SiteBuilds.WithLabelValues("built").Inc()
+	a.metrics.SiteBuilds.WithLabelValues(strings.ToLower(req.Account), "built").Inc()
 	return nil
 }
 

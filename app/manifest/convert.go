@@ -29,6 +29,20 @@ type App struct {
 	WebhookSecret string `json:"webhook_secret"`
 	ClientID      string `json:"client_id"`
 	ClientSecret  string `json:"client_secret"`
+	// ExternalURL is the App's homepage: the public address of backstory
+	// serve when setup was given one (the manifest's url).
+	ExternalURL string `json:"external_url"`
+}
+
+// PublicURL is the root address of backstory serve as the App records it,
+// "" when the App's homepage is not one (setup was given a relay, or none).
+func (a App) PublicURL() string {
+	u, err := url.Parse(a.ExternalURL)
+	if err != nil || a.ExternalURL == Homepage || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // InstallURL is the page where the App is installed on an account.

@@ -165,3 +165,21 @@ func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+func TestPublicURLIsTheRootOfBackstoryServe(t *testing.T) {
+	for external, want := range map[string]string{
+		"https://backstory.acme.dev":      "https://backstory.acme.dev",
+		"https://backstory.acme.dev/":     "https://backstory.acme.dev",
+		"http://10.0.0.7:8080":            "http://10.0.0.7:8080",
+		Homepage:                          "", // setup was given a relay: the manifest's url is ours
+		"https://acme.dev/backstory":      "", // sign-in needs the root
+		"":                                "",
+		"https://smee.io/abc?x=1":         "",
+		"ftp://backstory.acme.dev":        "",
+		"https://backstory.acme.dev/#top": "",
+	} {
+		if got := (App{ExternalURL: external}).PublicURL(); got != want {
+			t.Errorf("PublicURL of %q = %q, want %q", external, got, want)
+		}
+	}
+}

@@ -39,6 +39,9 @@ type Options struct {
 	// the page asks for it first.
 	Webhook Webhook
 	Public  bool
+	// PublishPages asks for contents: write instead of read, so that the
+	// App can publish the org's site to a GitHub Pages branch.
+	PublishPages bool
 	// Files are where the credentials are written; Force replaces existing
 	// files.
 	Files Files
@@ -200,7 +203,7 @@ func (f *Flow) start(w http.ResponseWriter, r *http.Request) {
 	}
 	p := startPage{
 		Name: f.opts.Name, Org: f.opts.Org, Web: f.opts.Host.Web, Public: f.opts.Public,
-		Grants: Grants, Subscriptions: Subscriptions, Files: f.opts.Files, Force: f.opts.Force,
+		Grants: GrantsFor(f.opts.PublishPages), Subscriptions: Subscriptions, Files: f.opts.Files, Force: f.opts.Force,
 	}
 	hook := f.opts.Webhook
 	if hook.URL == "" {
@@ -216,6 +219,9 @@ func (f *Flow) start(w http.ResponseWriter, r *http.Request) {
 	}
 	if !p.AskWebhook {
 		m := New(f.opts.Name, hook, f.callback, f.opts.Public)
+		for _, g := range p.Grants {
+			m.DefaultPermissions[g.Name] = g.Level
+		}
 		data, err := json.Marshal(m)
 		if err != nil {
 			f.problem(w, http.StatusInternalServerError, "Internal error", "The manifest could not be encoded: "+err.Error(), "")

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"html"
 	"io"
@@ -329,5 +330,28 @@ func TestFlowGuards(t *testing.T) {
 	}
 	if _, err := NewFlow(Options{Name: strings.Repeat("n", 40), LocalURL: "http://127.0.0.1:1"}); err == nil {
 		t.Error("NewFlow accepted a name GitHub refuses")
+	}
+}
+
+func TestPublishingPagesAsksToWriteContents(t *testing.T) {
+	hook, _ := ParseWebhook("https://backstory.example.com")
+	f := goldenFlow(t, "acme", hook)
+	f.opts.PublishPages = true
+	rec := get(t, f, "/")
+	_, manifest := form(t, rec.Body.String())
+	var m Manifest
+	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.DefaultPermissions["contents"] != "write" {
+		t.Errorf("contents: %q with PublishPages, want write", m.DefaultPermissions["contents"])
+	}
+	if !strings.Contains(rec.Body.String(), "GitHub Pages branch") {
+		t.Error("the page does not say why contents: write is asked")
+	}
+	for _, g := range Grants {
+		if g.Name == "contents" && g.Level != "read" {
+			t.Errorf("GrantsFor changed the package's Grants: contents %s", g.Level)
+		}
 	}
 }

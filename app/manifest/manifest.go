@@ -60,6 +60,21 @@ var Grants = []Grant{
 	{Name: "merge_queues", Level: "read", Title: "Merge queues", Why: "receive merge_group events, so the check passes on merge-queue commits"},
 }
 
+// GrantsFor returns Grants, with contents: write instead of read when
+// pages: publishing the org's site to a GitHub Pages branch writes commits.
+func GrantsFor(pages bool) []Grant {
+	out := append([]Grant(nil), Grants...)
+	if pages {
+		for i, g := range out {
+			if g.Name == "contents" {
+				out[i].Level = "write"
+				out[i].Why += "; and publish the organisation's story site to the GitHub Pages branch named in site.pages (one commit per build)"
+			}
+		}
+	}
+	return out
+}
+
 // Subscriptions are the webhook events backstory subscribes to. Installation
 // events arrive without subscribing.
 var Subscriptions = []Subscription{

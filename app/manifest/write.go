@@ -34,6 +34,9 @@ type GitHubConfig struct {
 // ServerConfig is the "server" section.
 type ServerConfig struct {
 	Listen string `yaml:"listen"`
+	// PublicURL is where readers reach backstory serve: with the OAuth
+	// credentials above, it turns on the sign-in to private sites.
+	PublicURL string `yaml:"public_url,omitempty"`
 }
 
 // Files are where setup writes: the configuration and, beside it, the App's
@@ -101,7 +104,7 @@ func ConfigFor(app App, host Host, keyPath, listen string) Config {
 			ClientID:       app.ClientID,
 			ClientSecret:   app.ClientSecret,
 		},
-		Server: ServerConfig{Listen: listen},
+		Server: ServerConfig{Listen: listen, PublicURL: app.PublicURL()},
 	}
 }
 

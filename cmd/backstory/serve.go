@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/backstory-dev/backstory/app/postgres"
 	"github.com/backstory-dev/backstory/app/signin"
 	"github.com/backstory-dev/backstory/app/sitesrv"
+	"github.com/backstory-dev/backstory/app/status"
 	"github.com/backstory-dev/backstory/app/store"
 	"github.com/backstory-dev/backstory/content"
 	"github.com/backstory-dev/backstory/site"
@@ -48,6 +50,10 @@ var serveDefaults = map[string]any{
 	"server.lease":         "2m",
 	"site.dir":             "",
 	"site.base_url":        "/sites/",
+
+	// The operator's status page without sign-in (off by default).
+	"server.admin_listen":        "",
+	"server.admin_listen_public": false,
 }
 
 func (c *cli) serveCommand() *cobra.Command {
@@ -91,6 +97,12 @@ win):
   github.client_secret     BACKSTORY_GITHUB_CLIENT_SECRET
                                                       (the App's OAuth credentials, which
                                                        "backstory setup" writes)
+  server.admin_listen      BACKSTORY_SERVER_ADMIN_LISTEN
+                                                      (default none: such as 127.0.0.1:9091, a
+                                                       second listener serving /status,
+                                                       /status.json and /metrics without
+                                                       sign-in; a loopback address only, unless
+                                                       server.admin_listen_public is true)
 
 A site that holds records of private repositories is shown only to members
 of its organisation, who sign in with GitHub at /auth/login. Sign-in needs
@@ -98,6 +110,13 @@ server.public_url, github.client_id and github.client_secret, and the App's
 callback URL set to <server.public_url>/auth/callback; without them such a
 site answers 403 with what to configure. Sites of public repositories need
 no sign-in.
+
+The operator's status page, /status (and /status.json for scripts), shows the
+inbox and its oldest delivery, the deliveries that fail and why, the dead
+letters, each organisation's last site build and publication, GitHub's rate
+limits, the version and the uptime. On server.listen it is shown to the admins
+of the organisations the App is installed on, who sign in with GitHub (the
+same settings); on server.admin_listen to anyone who reaches it.
 
 It refuses to start without an app id, a readable private key and a webhook
 secret.`,
@@ -150,6 +169,10 @@ type serverConfig struct {
 	PublicURL    string
 	ClientID     string
 	ClientSecret string
+
+	// AdminListen is the address of the listener that serves the status
+	// page and the metrics without sign-in; "" for none.
+	AdminListen string
 }
 
 // serveConfig reads the settings and refuses, with what to do, when the
@@ -249,6 +272,10 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 	cfg.ClientID = v.GetString("github.client_id")
 	cfg.ClientSecret = v.GetString("github.client_secret")
 	cfg.Listen = v.GetString("server.listen")
+	cfg.AdminListen = v.GetString("server.admin_listen")
+	if err := checkAdminListen(cfg.AdminListen, v.GetBool("server.admin_listen_public")); err != nil {
+		return cfg, err
+	}
 	cfg.Workers = v.GetInt("server.workers")
 	cfg.StoreURL = v.GetString("store.url")
 	cfg.CacheDir = v.GetString("cache.dir")
@@ -301,10 +328,15 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel})
 	}
 	log := slog.New(handler)
+	started := time.Now()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := app.NewMetrics(reg)
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "backstory_build_info",
+		Help: "1, labelled with the running backstory's version (watch upgrades)."}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(buildInfo)
 
 	st, err := store.Open(ctx, cfg.StoreURL)
 	if err != nil {
@@ -346,6 +378,14 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	var adminLn net.Listener
+	if cfg.AdminListen != "" {
+		if adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (server.admin_listen): %w", cfg.AdminListen, err)
+		}
+		defer adminLn.Close()
 	}
 	var workerRunning sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(context.Background())
@@ -405,6 +445,15 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 			return err
 		}
 	}
+	installations := status.CachedInstallations(gh.Installations, nil)
+	statusPage, err := status.New(status.Options{Inbox: st, SiteDir: cfg.SiteDir, RateLimits: gh.RateLimits,
+		Installations: installations, Version: version, Started: started, Log: log})
+	if err != nil {
+		return err
+	}
+	if err := mountStatus(mux, cfg, statusPage, gh, installations, log); err != nil {
+		return err
+	}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -415,6 +464,25 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var adminSrv *http.Server
+	if adminLn != nil {
+		admin := http.NewServeMux()
+		admin.Handle(status.Path, statusPage)
+		admin.Handle(status.JSONPath, statusPage)
+		admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		adminSrv = &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+		defer adminSrv.Close()
+		log.Info("the status page and the metrics are served without sign-in on the admin listener", "addr", adminLn.Addr().String())
+		go func() {
+			if err := adminSrv.Serve(adminLn); !errors.Is(err, http.ErrServerClosed) {
+				select {
+				case serveErr <- fmt.Errorf("admin listener: %w", err):
+				default:
+				}
+			}
+		}()
+	}
 	select {
 	case err := <-serveErr:
 		stopWork()
@@ -427,6 +495,11 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("requests still open at shutdown", "err", err)
+	}
+	if adminSrv != nil {
+		if err := adminSrv.Shutdown(shutdownCtx); err != nil {
+			log.Warn("requests to the admin listener still open at shutdown", "err", err)
+		}
 	}
 	stopWork()
 	workerRunning.Wait()
@@ -466,6 +539,52 @@ func mountSites(mux *http.ServeMux, cfg serverConfig, gh app.GitHub, log *slog.L
 		return err
 	}
 	mux.Handle(cfg.SitePrefix, srv)
+	return nil
+}
+
+// checkAdminListen refuses an admin listener others can reach, unless
+// public says the operator means it: it serves the status page without
+// sign-in, and the page shows repository names and errors.
+func checkAdminListen(addr string, public bool) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("server.admin_listen: %q is not host:port, such as 127.0.0.1:9091", addr)
+	}
+	if ip := net.ParseIP(host); public || host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("server.admin_listen: %q is not a loopback address, and the admin listener serves the status page "+
+		"without sign-in: anyone who reaches it would see repository names and errors. Bind it to 127.0.0.1 or [::1] "+
+		"(such as 127.0.0.1:9091), or, when a firewall or a private network keeps strangers out, also set "+
+		"server.admin_listen_public: true", addr)
+}
+
+// mountStatus serves the operator's status page on the main listener to
+// the admins of the App's organisations who sign in with GitHub; without
+// sign-in, a 404 that says how to see it.
+func mountStatus(mux *http.ServeMux, cfg serverConfig, page http.Handler, gh app.GitHub,
+	installations func(context.Context) ([]app.InstallationInfo, error), log *slog.Logger) error {
+	h := status.NotServed()
+	if cfg.PublicURL != "" && cfg.ClientID != "" && cfg.ClientSecret != "" {
+		// A signin.Handler keeps no state: this one accepts the sessions
+		// of the one mountSites made from the same credentials.
+		in, err := signin.New(signin.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, WebURL: cfg.WebURL,
+			APIURL: cfg.APIURL, PublicURL: cfg.PublicURL, Log: log})
+		if err != nil {
+			return err
+		}
+		if !cfg.SiteServe {
+			mux.Handle("/auth/", in)
+		}
+		if h, err = status.ForAdmins(page, status.AccessOptions{Readers: in, Admin: status.GitHubAdmins(gh, installations), Log: log}); err != nil {
+			return err
+		}
+	}
+	mux.Handle(status.Path, h)
+	mux.Handle(status.JSONPath, h)
 	return nil
 }
 

@@ -62,6 +62,7 @@ To run setup on a remote machine, forward its port:
 	f.String("config", "backstory.yml", "configuration file to write; the private key goes beside it")
 	f.String("serve-listen", ":8080", "address backstory serve will listen on, written as server.listen")
 	f.Bool("public", false, "let any account install the App (default: only the owner)")
+	f.Bool("pages", false, "ask for contents: write, to publish the organisation's site to a GitHub Pages branch (site.pages)")
 	f.Bool("force", false, "replace an existing configuration file and private key")
 	c.bindFlags(cmd, "setup")
 	return cmd
@@ -106,7 +107,7 @@ func (c *cli) runSetup(ctx context.Context) error {
 	}
 	local := localURL(ln.Addr())
 	flow, err := manifest.NewFlow(manifest.Options{
-		Host: host, Org: org, Name: name, Webhook: hook, Public: v.GetBool("setup.public"),
+		Host: host, Org: org, Name: name, Webhook: hook, Public: v.GetBool("setup.public"), PublishPages: v.GetBool("setup.pages"),
 		Files: files, Force: force, Listen: v.GetString("setup.serve_listen"), LocalURL: local,
 	})
 	if err != nil {

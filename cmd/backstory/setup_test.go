@@ -139,7 +139,8 @@ func setupForm(t *testing.T, s *runningSetup) (*url.URL, map[string]any) {
 func TestSetupCreatesTheApp(t *testing.T) {
 	gh := githubtest.New(t)
 	gh.AddManifestCode("one-time-code", githubtest.ManifestApp{ID: 987, Slug: "backstory-acme", Owner: "acme",
-		ClientID: "Iv1.0123456789abcdef", ClientSecret: "cs-secret", WebhookSecret: "wh-secret"})
+		ClientID: "Iv1.0123456789abcdef", ClientSecret: "cs-secret", WebhookSecret: "wh-secret",
+		ExternalURL: "https://backstory.acme.dev"}) // GitHub keeps the manifest's url
 	conversions := func() int {
 		n := 0
 		for _, c := range gh.Calls() {
@@ -221,6 +222,8 @@ func TestSetupCreatesTheApp(t *testing.T) {
 		"github.app_id": "987", "github.private_key_path": key, "github.webhook_secret": "wh-secret",
 		"github.api_url": gh.URL() + "api/v3/", "github.client_id": "Iv1.0123456789abcdef", "github.client_secret": "cs-secret",
 		"github.app_slug": "backstory-acme", "server.listen": ":9090",
+		// With the OAuth credentials, the sign-in to private sites is on.
+		"server.public_url": "https://backstory.acme.dev",
 	}
 	for k, w := range want {
 		if got := v.GetString(k); got != w {

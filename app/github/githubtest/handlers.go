@@ -110,6 +110,9 @@ func (s *Server) convertManifest(req *request) reply {
 	m["node_id"] = nodeID("App", app.ID)
 	m["owner"] = userJSON(req, app.Owner, s.userTypeOr(app.Owner, "Organization"))
 	m["html_url"] = app.HTMLURL
+	if app.ExternalURL != "" {
+		m["external_url"] = app.ExternalURL
+	}
 	m["client_id"] = app.ClientID
 	m["client_secret"] = app.ClientSecret
 	m["webhook_secret"] = app.WebhookSecret

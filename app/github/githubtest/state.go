@@ -796,6 +796,9 @@ type ManifestApp struct {
 	WebhookSecret string
 	PEM           string
 	HTMLURL       string
+	// ExternalURL is the homepage the manifest gave (its url); empty:
+	// the App's page on GitHub.
+	ExternalURL string
 }
 
 // AddManifestCode makes code convertible, once, into app (POST
