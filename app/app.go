@@ -234,6 +234,49 @@ func StoredIntent(i Intent) Intent {
 	return i
 }
 
+// StoredRepoFiles is a SaveRepoFiles call as every store keeps it: its
+// texts through StoredText and Files zeroed (the store counts), or an error
+// for a save that cannot be stored as asked: no repository or read time, a
+// file without a path, a path changed twice or both changed and removed.
+func StoredRepoFiles(snap RepoSnapshot, changed []RepoFile, removed []string) (RepoSnapshot, []RepoFile, []string, error) {
+	if snap.Repository == "" || snap.ReadAt.IsZero() {
+		return snap, nil, nil, fmt.Errorf("save files of %q: no repository or read time (ReadAt %s)", snap.Repository, snap.ReadAt)
+	}
+	snap.Repository, snap.Branch, snap.TreeSHA = StoredText(snap.Repository), StoredText(snap.Branch), StoredText(snap.TreeSHA)
+	snap.Files = 0
+	seen := make(map[string]bool, len(changed))
+	files := make([]RepoFile, len(changed))
+	for i, f := range changed {
+		f.Path, f.Blob = StoredText(f.Path), StoredText(f.Blob)
+		if f.Path == "" {
+			return snap, nil, nil, fmt.Errorf("save files of %s: changed file %d has no path", snap.Repository, i)
+		}
+		if seen[f.Path] {
+			return snap, nil, nil, fmt.Errorf("save files of %s: %q is changed twice", snap.Repository, f.Path)
+		}
+		seen[f.Path] = true
+		files[i] = f
+	}
+	gone := make([]string, len(removed))
+	for i, p := range removed {
+		gone[i] = StoredText(p)
+		if seen[gone[i]] {
+			return snap, nil, nil, fmt.Errorf("save files of %s: %q is both changed and removed", snap.Repository, gone[i])
+		}
+	}
+	return snap, files, gone, nil
+}
+
+// StoredReview is r as every store keeps it, its texts through StoredText,
+// or an error when it lacks what identifies it.
+func StoredReview(r ReviewIssue) (ReviewIssue, error) {
+	r.Repository, r.Record, r.ReviewBy = StoredText(r.Repository), StoredText(r.Record), StoredText(r.ReviewBy)
+	if r.Repository == "" || r.Record == "" || r.ReviewBy == "" {
+		return r, fmt.Errorf("review: no repository, record or review date (%q, %q, %q)", r.Repository, r.Record, r.ReviewBy)
+	}
+	return r, nil
+}
+
 // RepositoryKey is how the stores compare intents' repository names:
 // without case, as GitHub does.
 func RepositoryKey(repo string) string {

@@ -588,7 +588,7 @@ type repo struct {
 // files, unless the stored snapshot was read later; it keeps copies of the
 // files' data.
 func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (bool, error) {
-	snap, changed, removed, err := cleanRepoFiles(snap, changed, removed)
+	snap, changed, removed, err := app.StoredRepoFiles(snap, changed, removed)
 	if err != nil {
 		return false, fmt.Errorf("memory store: %w", err)
 	}
@@ -666,46 +666,13 @@ func (s *Store) DeleteRepo(ctx context.Context, name string) error {
 	return nil
 }
 
-// cleanRepoFiles returns what SaveRepoFiles stores, its texts through
-// app.StoredText, or an error for a save that cannot be stored as asked:
-// no repository or read time, a file without a path, a path changed twice
-// or both changed and removed.
-func cleanRepoFiles(snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (app.RepoSnapshot, []app.RepoFile, []string, error) {
-	if snap.Repository == "" || snap.ReadAt.IsZero() {
-		return snap, nil, nil, fmt.Errorf("save files of %q: no repository or read time (ReadAt %s)", snap.Repository, snap.ReadAt)
-	}
-	snap.Repository, snap.Branch, snap.TreeSHA = cleanText(snap.Repository), cleanText(snap.Branch), cleanText(snap.TreeSHA)
-	snap.Files = 0
-	seen := make(map[string]bool, len(changed))
-	files := make([]app.RepoFile, len(changed))
-	for i, f := range changed {
-		f.Path, f.Blob = cleanText(f.Path), cleanText(f.Blob)
-		if f.Path == "" {
-			return snap, nil, nil, fmt.Errorf("save files of %s: changed file %d has no path", snap.Repository, i)
-		}
-		if seen[f.Path] {
-			return snap, nil, nil, fmt.Errorf("save files of %s: %q is changed twice", snap.Repository, f.Path)
-		}
-		seen[f.Path] = true
-		files[i] = f
-	}
-	gone := make([]string, len(removed))
-	for i, p := range removed {
-		gone[i] = cleanText(p)
-		if seen[gone[i]] {
-			return snap, nil, nil, fmt.Errorf("save files of %s: %q is both changed and removed", snap.Repository, gone[i])
-		}
-	}
-	return snap, files, gone, nil
-}
-
 type reviewKey struct{ repo, record, reviewBy string }
 
 // ReserveReview records r, Number 0, unless the same repository (compared
 // without case), record and review date is stored: then it returns that one
 // and false.
 func (s *Store) ReserveReview(ctx context.Context, r app.ReviewIssue) (app.ReviewIssue, bool, error) {
-	r, err := cleanReview(r)
+	r, err := app.StoredReview(r)
 	if err != nil {
 		return app.ReviewIssue{}, false, fmt.Errorf("memory store: reserve %w", err)
 	}
@@ -727,7 +694,7 @@ func (s *Store) ReserveReview(ctx context.Context, r app.ReviewIssue) (app.Revie
 // SaveReview sets the issue number of a reserved review; app.ErrNotFound
 // when it was not reserved.
 func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
-	r, err := cleanReview(r)
+	r, err := app.StoredReview(r)
 	if err != nil {
 		return fmt.Errorf("memory store: save %w", err)
 	}
@@ -746,16 +713,6 @@ func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
 	stored.Number = r.Number
 	s.d.reviews[key] = stored
 	return nil
-}
-
-// cleanReview returns r as the stores keep it, its texts through
-// app.StoredText, or an error when it lacks what identifies it.
-func cleanReview(r app.ReviewIssue) (app.ReviewIssue, error) {
-	r.Repository, r.Record, r.ReviewBy = cleanText(r.Repository), cleanText(r.Record), cleanText(r.ReviewBy)
-	if r.Repository == "" || r.Record == "" || r.ReviewBy == "" {
-		return r, fmt.Errorf("review: no repository, record or review date (%q, %q, %q)", r.Repository, r.Record, r.ReviewBy)
-	}
-	return r, nil
 }
 
 // Ping reports an error once the store is closed.

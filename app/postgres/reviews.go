@@ -18,7 +18,7 @@ func (s *Store) ReserveReview(ctx context.Context, r app.ReviewIssue) (app.Revie
 	if err := s.check(); err != nil {
 		return app.ReviewIssue{}, false, err
 	}
-	r, err := cleanReview(r)
+	r, err := app.StoredReview(r)
 	if err != nil {
 		return app.ReviewIssue{}, false, fmt.Errorf("postgres store: reserve %w", err)
 	}
@@ -58,7 +58,7 @@ func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	r, err := cleanReview(r)
+	r, err := app.StoredReview(r)
 	if err != nil {
 		return fmt.Errorf("postgres store: save %w", err)
 	}
@@ -74,14 +74,4 @@ func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
 		return fmt.Errorf("postgres store: save review of %s %s by %s: %w", r.Repository, r.Record, r.ReviewBy, app.ErrNotFound)
 	}
 	return nil
-}
-
-// cleanReview returns r as the stores keep it, its texts through
-// app.StoredText, or an error when it lacks what identifies it.
-func cleanReview(r app.ReviewIssue) (app.ReviewIssue, error) {
-	r.Repository, r.Record, r.ReviewBy = cleanText(r.Repository), cleanText(r.Record), cleanText(r.ReviewBy)
-	if r.Repository == "" || r.Record == "" || r.ReviewBy == "" {
-		return r, fmt.Errorf("review: no repository, record or review date (%q, %q, %q)", r.Repository, r.Record, r.ReviewBy)
-	}
-	return r, nil
 }

@@ -15,7 +15,7 @@ import (
 // returns false. The snapshot's file count is counted again after the
 // changes, so it never drifts from the rows.
 func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (bool, error) {
-	snap, changed, removed, err := cleanRepoFiles(snap, changed, removed)
+	snap, changed, removed, err := app.StoredRepoFiles(snap, changed, removed)
 	if err != nil {
 		return false, fmt.Errorf("sqlite store: %w", err)
 	}
@@ -190,37 +190,4 @@ func (s *Store) DeleteRepo(ctx context.Context, repo string) error {
 		}
 		return nil
 	})
-}
-
-// cleanRepoFiles returns what SaveRepoFiles stores, its texts through
-// app.StoredText, or an error for a save that cannot be stored as asked:
-// no repository or read time, a file without a path, a path changed twice
-// or both changed and removed.
-func cleanRepoFiles(snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (app.RepoSnapshot, []app.RepoFile, []string, error) {
-	if snap.Repository == "" || snap.ReadAt.IsZero() {
-		return snap, nil, nil, fmt.Errorf("save files of %q: no repository or read time (ReadAt %s)", snap.Repository, snap.ReadAt)
-	}
-	snap.Repository, snap.Branch, snap.TreeSHA = cleanText(snap.Repository), cleanText(snap.Branch), cleanText(snap.TreeSHA)
-	snap.Files = 0
-	seen := make(map[string]bool, len(changed))
-	files := make([]app.RepoFile, len(changed))
-	for i, f := range changed {
-		f.Path, f.Blob = cleanText(f.Path), cleanText(f.Blob)
-		if f.Path == "" {
-			return snap, nil, nil, fmt.Errorf("save files of %s: changed file %d has no path", snap.Repository, i)
-		}
-		if seen[f.Path] {
-			return snap, nil, nil, fmt.Errorf("save files of %s: %q is changed twice", snap.Repository, f.Path)
-		}
-		seen[f.Path] = true
-		files[i] = f
-	}
-	gone := make([]string, len(removed))
-	for i, p := range removed {
-		gone[i] = cleanText(p)
-		if seen[gone[i]] {
-			return snap, nil, nil, fmt.Errorf("save files of %s: %q is both changed and removed", snap.Repository, gone[i])
-		}
-	}
-	return snap, files, gone, nil
 }

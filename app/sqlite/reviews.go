@@ -12,7 +12,7 @@ import (
 // without case), record and review date is stored: then it returns that one
 // and false.
 func (s *Store) ReserveReview(ctx context.Context, r app.ReviewIssue) (app.ReviewIssue, bool, error) {
-	r, err := cleanReview(r)
+	r, err := app.StoredReview(r)
 	if err != nil {
 		return app.ReviewIssue{}, false, fmt.Errorf("sqlite store: reserve %w", err)
 	}
@@ -57,7 +57,7 @@ func (s *Store) ReserveReview(ctx context.Context, r app.ReviewIssue) (app.Revie
 // SaveReview sets the issue number of a reserved review; app.ErrNotFound
 // when it was not reserved.
 func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
-	r, err := cleanReview(r)
+	r, err := app.StoredReview(r)
 	if err != nil {
 		return fmt.Errorf("sqlite store: save %w", err)
 	}
@@ -75,14 +75,4 @@ func (s *Store) SaveReview(ctx context.Context, r app.ReviewIssue) error {
 		}
 		return fmt.Errorf("sqlite store: save review of %s %s by %s: %w", r.Repository, r.Record, r.ReviewBy, app.ErrNotFound)
 	})
-}
-
-// cleanReview returns r as the stores keep it, its texts through
-// app.StoredText, or an error when it lacks what identifies it.
-func cleanReview(r app.ReviewIssue) (app.ReviewIssue, error) {
-	r.Repository, r.Record, r.ReviewBy = cleanText(r.Repository), cleanText(r.Record), cleanText(r.ReviewBy)
-	if r.Repository == "" || r.Record == "" || r.ReviewBy == "" {
-		return r, fmt.Errorf("review: no repository, record or review date (%q, %q, %q)", r.Repository, r.Record, r.ReviewBy)
-	}
-	return r, nil
 }

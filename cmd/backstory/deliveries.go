@@ -142,12 +142,8 @@ line, for scripts.
 			if limit > 0 {
 				f.Limit = limit + 1 // one more tells whether there are more
 			}
-			v, err := c.opsSettings(cmd)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			st, err := openOpsStore(ctx, v)
+			st, _, err := c.opsStore(cmd)
 			if err != nil {
 				return err
 			}
@@ -323,12 +319,8 @@ payload, byte for byte as GitHub sent it (to save or pipe it).
 			"  backstory deliveries show 72d3162e-cc78-11e3-81ab-4c9367dc0958 --raw > payload.json",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := c.opsSettings(cmd)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			st, err := openOpsStore(ctx, v)
+			st, v, err := c.opsStore(cmd)
 			if err != nil {
 				return err
 			}
@@ -468,12 +460,8 @@ replay is made for it). Deliveries being processed (claimed) are left alone.
 				return err
 			}
 			f.States = states
-			v, err := c.opsSettings(cmd)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			st, err := openOpsStore(ctx, v)
+			st, _, err := c.opsStore(cmd)
 			if err != nil {
 				return err
 			}
@@ -620,20 +608,16 @@ cannot be replayed. --dry-run lists what would be replayed.
 			if err != nil {
 				return err
 			}
-			v, err := c.opsSettings(cmd)
-			if err != nil {
-				return err
-			}
-			retention, err := retentionOf(v)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			st, err := openOpsStore(ctx, v)
+			st, v, err := c.opsStore(cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			retention, err := retentionOf(v)
+			if err != nil {
+				return err
+			}
 			list, err := st.Deliveries(ctx, f)
 			if err != nil {
 				return fmt.Errorf("list the deliveries: %w", err)

@@ -40,36 +40,23 @@ func addOpsFlags(cmd *cobra.Command) {
 	cmd.Flags().String("store", "", "store URL (store.url): a SQLite file, or postgres://…")
 }
 
-// opsSettings reads the settings of an operator command: serve's defaults,
-// the config file, BACKSTORY_* variables and the command's --store flag.
+// opsSettings reads the settings of an operator command as serve reads
+// its own.
 func (c *cli) opsSettings(cmd *cobra.Command) (*viper.Viper, error) {
-	v := c.config
-	for k, d := range serveDefaults {
-		v.SetDefault(k, d)
+	return c.serveSettings(cmd)
+}
+
+// opsStore reads the settings and opens serve's store.
+func (c *cli) opsStore(cmd *cobra.Command) (app.Store, *viper.Viper, error) {
+	v, err := c.opsSettings(cmd)
+	if err != nil {
+		return nil, nil, err
 	}
-	if f := cmd.Flags().Lookup("store"); f != nil && f.Changed {
-		v.Set("store.url", f.Value.String())
+	st, err := openOpsStore(cmd.Context(), v)
+	if err != nil {
+		return nil, nil, err
 	}
-	file := ""
-	if f := cmd.Flags().Lookup("config"); f != nil {
-		file = f.Value.String()
-	}
-	if file == "" {
-		file = os.Getenv("BACKSTORY_CONFIG")
-	}
-	if file == "" {
-		if _, err := os.Stat("backstory.yml"); err == nil {
-			file = "backstory.yml"
-		}
-	}
-	if file != "" {
-		v.SetConfigFile(file)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("read the config file %s: %w", file, err)
-		}
-	}
-	return v, nil
+	return st, v, nil
 }
 
 // openOpsStore opens the store that serve uses. A SQLite file that does

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/backstory-dev/backstory/app"
 	"github.com/backstory-dev/backstory/app/github"
@@ -175,27 +176,24 @@ type serverConfig struct {
 	AdminListen string
 }
 
-// serveConfig reads the settings and refuses, with what to do, when the
-// App cannot run safely.
-func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
+// serveSettings reads the settings of serve and of the commands that share
+// its config (doctor, deliveries, replay, resync, recheck): serve's
+// defaults, the config file (--config, BACKSTORY_CONFIG, or backstory.yml
+// here), BACKSTORY_* variables, and the flags the command has of --listen,
+// --store, --log-level and --workers.
+func (c *cli) serveSettings(cmd *cobra.Command) (*viper.Viper, error) {
 	v := c.config
 	for k, d := range serveDefaults {
 		v.SetDefault(k, d)
 	}
-	flags := map[string]string{"listen": "server.listen", "store": "store.url", "log-level": "log.level"}
+	for name, key := range map[string]string{"listen": "server.listen", "store": "store.url", "log-level": "log.level", "workers": "server.workers"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			v.Set(key, f.Value.String())
+		}
+	}
 	file := ""
-	{
-		for name, key := range flags {
-			if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
-				v.Set(key, f.Value.String())
-			}
-		}
-		if f := cmd.Flags().Lookup("workers"); f != nil && f.Changed {
-			v.Set("server.workers", f.Value.String())
-		}
-		if f := cmd.Flags().Lookup("config"); f != nil {
-			file = f.Value.String()
-		}
+	if f := cmd.Flags().Lookup("config"); f != nil {
+		file = f.Value.String()
 	}
 	if file == "" {
 		file = os.Getenv("BACKSTORY_CONFIG")
@@ -209,8 +207,18 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 		v.SetConfigFile(file)
 		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
-			return serverConfig{}, fmt.Errorf("read the config file %s: %w", file, err)
+			return nil, fmt.Errorf("read the config file %s: %w", file, err)
 		}
+	}
+	return v, nil
+}
+
+// serveConfig reads the settings and refuses, with what to do, when the
+// App cannot run safely.
+func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
+	v, err := c.serveSettings(cmd)
+	if err != nil {
+		return serverConfig{}, err
 	}
 	var cfg serverConfig
 	var missing []string
