@@ -235,12 +235,17 @@ func StoredIntent(i Intent) Intent {
 }
 
 // StoredRepoFiles is a SaveRepoFiles call as every store keeps it: its
-// texts through StoredText and Files zeroed (the store counts), or an error
-// for a save that cannot be stored as asked: no repository or read time, a
-// file without a path, a path changed twice or both changed and removed.
+// texts through StoredText, Files zeroed (the store counts) and, for a
+// Complete save, no removed paths (they are ignored, so never refused), or
+// an error for a save that cannot be stored as asked: no repository or read
+// time, a file without a path, a path changed twice or both changed and
+// removed.
 func StoredRepoFiles(snap RepoSnapshot, changed []RepoFile, removed []string) (RepoSnapshot, []RepoFile, []string, error) {
 	if snap.Repository == "" || snap.ReadAt.IsZero() {
 		return snap, nil, nil, fmt.Errorf("save files of %q: no repository or read time (ReadAt %s)", snap.Repository, snap.ReadAt)
+	}
+	if snap.Complete {
+		removed = nil
 	}
 	snap.Repository, snap.Branch, snap.TreeSHA = StoredText(snap.Repository), StoredText(snap.Branch), StoredText(snap.TreeSHA)
 	snap.Files = 0
@@ -294,7 +299,11 @@ type RepoFile struct {
 // RepoSnapshot says what the stored files of a repository are: its default
 // branch as read at ReadAt.
 type RepoSnapshot struct {
-	Repository   string // owner/repo as last saved
+	Repository string // owner/repo as last saved
+	// RepositoryID is GitHub's id of the repository (0: unknown): a
+	// repository deleted and created again under the same name is another
+	// repository, and its stored files are not used for it.
+	RepositoryID int64
 	Installation int64
 	Branch       string
 	// TreeSHA is the tree the files are; "" when the branch moved while
@@ -305,6 +314,12 @@ type RepoSnapshot struct {
 	ReadAt time.Time
 	// Files is how many files are stored (set by the store).
 	Files int
+	// Complete says that a save's changed files are every file of the
+	// tree: the store deletes, in the same transaction, every stored file
+	// of the repository that is not among them (removed is then ignored).
+	// A save computed from what another replica stored a moment ago could
+	// otherwise leave files of another tree behind.
+	Complete bool
 }
 
 // RepoStore keeps the files backstory reads from each repository's default
@@ -313,9 +328,10 @@ type RepoSnapshot struct {
 type RepoStore interface {
 	// SaveRepoFiles records snap, and in the same transaction stores the
 	// changed files (replacing those with the same path) and deletes the
-	// removed paths. When the stored snapshot of the repository (compared
-	// without case) has a later ReadAt, it changes nothing and returns
-	// false.
+	// removed paths, or with snap.Complete every other stored file. When
+	// the stored snapshot of the repository (compared without case) has a
+	// later ReadAt, it changes nothing and returns false. RepoSnapshots and
+	// RepoFiles return Complete false.
 	SaveRepoFiles(ctx context.Context, snap RepoSnapshot, changed []RepoFile, removed []string) (bool, error)
 	// RepoSnapshots returns the stored snapshots of repos, keyed by
 	// RepositoryKey; a repository without one is absent.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -65,14 +66,17 @@ func (d *Daily) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
+	var errs []error
 	for _, in := range installations {
 		if in.Suspended || in.ID == 0 || in.Account == "" {
 			continue
 		}
 		if err := d.App.requestDailyBuild(ctx, in.ID, in.Account, now()); err != nil {
-			return n, err
+			// The others still get their build.
+			errs = append(errs, err)
+			continue
 		}
 		n++
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }

@@ -146,6 +146,9 @@ type Issue struct {
 
 // Repository is a repository as the App sees it.
 type Repository struct {
+	// ID is GitHub's id: a repository deleted and created again under the
+	// same name has another.
+	ID            int64
 	FullName      string
 	DefaultBranch string
 	Private       bool
@@ -199,6 +202,9 @@ type Tree struct {
 	SHA       string // the tree's sha
 	Truncated bool   // GitHub cut the list short: use Archive
 	Entries   []TreeEntry
+	// Date is when GitHub answered (its Date header; zero when it gave
+	// none): one clock for every replica, to order what they read.
+	Date time.Time
 }
 
 // TreeEntry is one blob of a Tree.

@@ -205,6 +205,7 @@ type event struct {
 }
 
 type eventRepo struct {
+	ID            int64      `json:"id"`
 	FullName      string     `json:"full_name"`
 	DefaultBranch string     `json:"default_branch"`
 	Owner         *eventUser `json:"owner"`
@@ -301,18 +302,25 @@ func (a *App) Process(ctx context.Context, d Delivery) error {
 		relevant := a.pushTouchesRecords(repo, &ev)
 		a.repos.Invalidate(repo)
 		log.Debug("default branch moved: configuration and records will be read again", "records_changed", relevant)
-		if !relevant || ev.Installation.ID == 0 {
+		if ev.Installation.ID == 0 {
 			return nil
 		}
-		if a.sites.Build != nil {
-			// Read what changed now and store it: the build (on any
-			// replica) then reads every repository from the store.
-			if _, err := a.repos.Fresh(ctx, a.gh.Installation(ev.Installation.ID), repo, ev.Repository.DefaultBranch); err != nil {
-				if errors.Is(err, ErrNotFound) {
-					return nil // deleted or emptied since
-				}
-				return err
-			}
+		if a.sites.Build == nil {
+			return nil
+		}
+		// Read the repository now (one conditional request when nothing
+		// backstory reads changed) and store it: builds, on any replica,
+		// read every repository from the store. Whether the push touched
+		// records is decided by what was read, not guessed from its paths.
+		changed, err := a.refreshPushed(ctx, log, a.gh.Installation(ev.Installation.ID), repo, ev.Repository.DefaultBranch, ev.Repository.ID)
+		if errors.Is(err, ErrNotFound) {
+			return nil // deleted or emptied since
+		}
+		if err != nil {
+			return err
+		}
+		if !relevant && !changed {
+			return nil
 		}
 		return a.RequestBuild(ctx, ev.Installation.ID, ev.account(), "push to "+repo)
 	}

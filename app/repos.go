@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type repoState struct {
 	// readAt is when the tree was asked of GitHub, here or by the replica
 	// that stored it.
 	readAt time.Time
+	// FilesHash identifies the files read (their paths and blob ids): it
+	// changes when a record, the configuration or the template does, not
+	// when other code does.
+	FilesHash string
 }
 
 // templatePaths are where GitHub looks for a pull request template,
@@ -86,6 +91,10 @@ type repoEntry struct {
 	loader content.Loader
 	used   atomic.Int64 // when State last used it (unix nanoseconds), for eviction
 	gone   bool         // evicted: whoever holds it must look the repository up again
+	// rejected is the ReadAt of the last stored snapshot found unusable.
+	rejected time.Time
+	// id is GitHub's id of the repository, 0 until known.
+	id int64
 }
 
 // maxCachedRepos bounds the repositories whose state and mirror are kept;
@@ -100,11 +109,16 @@ type orgEntry struct {
 }
 
 // defaultMaxStoredAge is how long a site build trusts the stored files of
-// a repository that no push refreshed: a push whose delivery was lost is
-// picked up within a day.
-const defaultMaxStoredAge = 24 * time.Hour
+// a repository that no push refreshed. It is shorter than the day between
+// daily builds, so a push whose delivery was lost is picked up by the next
+// daily build at the latest.
+const defaultMaxStoredAge = 20 * time.Hour
 
 func newRepoCache(dir string, ttl time.Duration, now func() time.Time, webURL string, store RepoStore) *repoCache {
+	// A mirror left by an earlier process may hold files its blob ids no
+	// longer account for (a record deleted while it was down): start from
+	// nothing; the store and GitHub hold everything.
+	os.RemoveAll(filepath.Join(dir, "repos"))
 	return &repoCache{dir: dir, ttl: ttl, now: now, webURL: strings.TrimSuffix(webURL, "/"),
 		store: store, maxStoredAge: defaultMaxStoredAge,
 		repos: map[string]*repoEntry{}, orgs: map[string]*orgEntry{}}
@@ -248,15 +262,15 @@ const (
 // is older than the cache's ttl, a push made it stale, or another replica
 // stored a newer tree.
 func (rc *repoCache) State(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
-	return rc.state(ctx, c, repo, branch, modeTTL, nil)
+	return rc.state(ctx, c, repo, branch, 0, modeTTL, nil)
 }
 
 // Fresh is State without the TTL: the default branch's tree is always asked
 // for again (conditionally: a 304 when it has not moved) and the store
 // records what it holds. A push to the default branch uses it, so that
 // every replica's next build sees the push.
-func (rc *repoCache) Fresh(ctx context.Context, c Client, repo, branch string) (*repoState, error) {
-	return rc.state(ctx, c, repo, branch, modeFresh, nil)
+func (rc *repoCache) Fresh(ctx context.Context, c Client, repo, branch string, id int64) (*repoState, error) {
+	return rc.state(ctx, c, repo, branch, id, modeFresh, nil)
 }
 
 // Stored is the state a site build uses: from snap, the stored snapshot
@@ -264,11 +278,14 @@ func (rc *repoCache) Fresh(ctx context.Context, c Client, repo, branch string) (
 // younger than maxStoredAge; else as Fresh. Pushes keep the stored
 // snapshots current, so a build asks GitHub only about repositories it has
 // never read or has not heard of for a day.
-func (rc *repoCache) Stored(ctx context.Context, c Client, repo, branch string, snap *RepoSnapshot) (*repoState, error) {
-	return rc.state(ctx, c, repo, branch, modeStored, snap)
+func (rc *repoCache) Stored(ctx context.Context, c Client, repo, branch string, id int64, snap *RepoSnapshot) (*repoState, error) {
+	return rc.state(ctx, c, repo, branch, id, modeStored, snap)
 }
 
-func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, mode stateMode, snap *RepoSnapshot) (*repoState, error) {
+// state looks the state of repo up as mode says. id is GitHub's id of the
+// repository when the caller knows it (0 otherwise): stored files of
+// another repository of the same name are never used.
+func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, id int64, mode stateMode, snap *RepoSnapshot) (*repoState, error) {
 	owner, _, _ := strings.Cut(repo, "/")
 	orgData, err := rc.orgConfig(ctx, c, owner)
 	if err != nil {
@@ -282,21 +299,34 @@ func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, m
 		e.mu.Lock()
 	}
 	defer e.mu.Unlock()
+	if id != 0 && e.id != id {
+		if e.id != 0 {
+			// Deleted and created again under the same name: nothing
+			// read of the old one holds.
+			e.state = nil
+		}
+		e.id = id
+	}
 	now := rc.now()
 	switch mode {
 	case modeTTL:
 		if s := e.state; s != nil && !e.stale.Load() && s.Branch == branch && now.Sub(s.checked) < rc.ttl {
-			if newer := rc.newerStored(ctx, e, repo, branch); newer != nil {
+			newer, err := rc.newerStored(ctx, e, repo, branch)
+			if err == nil && newer != nil {
 				return rc.withOrg(newer, orgData), nil
 			}
-			return rc.withOrg(s, orgData), nil
+			if err == nil && e.state != nil {
+				return rc.withOrg(e.state, orgData), nil
+			}
+			// The store's newer files could not be loaded: ask GitHub.
 		}
 	case modeStored:
-		if snap != nil && snap.TreeSHA != "" && strings.EqualFold(snap.Branch, branch) && now.Sub(snap.ReadAt) < rc.maxStoredAge {
+		if snap != nil && snap.TreeSHA != "" && strings.EqualFold(snap.Branch, branch) && now.Sub(snap.ReadAt) < rc.maxStoredAge &&
+			(id == 0 || snap.RepositoryID == 0 || snap.RepositoryID == id) {
 			if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == snap.TreeSHA {
 				return rc.withOrg(s, orgData), nil
 			}
-			s, err := rc.fromStore(ctx, e, repo, branch)
+			s, err := rc.fromStore(ctx, e, repo, branch, id)
 			if err != nil {
 				return nil, err
 			}
@@ -307,17 +337,21 @@ func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, m
 		}
 	}
 	e.stale.Store(false) // a push from now on invalidates what is read next
-	readAt := now
 	tree, err := c.Tree(ctx, repo, branch)
 	if err != nil {
 		e.stale.Store(true)
 		return nil, fmt.Errorf("list the files of %s at %s: %w", repo, branch, err)
 	}
+	// The replicas order what they store by GitHub's clock, not their own.
+	readAt := tree.Date
+	if readAt.IsZero() {
+		readAt = now
+	}
 	if s := e.state; s != nil && s.Branch == branch && s.TreeSHA == tree.SHA {
 		s.checked = now
 		if mode != modeTTL {
 			// Tell the other replicas the files were current now.
-			if err := rc.syncStore(ctx, e, repo, branch, tree.SHA, readAt, nil); err != nil {
+			if _, err := rc.syncStore(ctx, e, repo, branch, tree.SHA, readAt); err != nil {
 				return nil, err
 			}
 			s.readAt = readAt
@@ -331,13 +365,15 @@ func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, m
 	s, err := rc.refresh(ctx, c, e, repo, branch, tree, stored)
 	if err != nil {
 		// The mirror may be half updated: its blobs say which files are
-		// current, and the next refresh fetches the rest.
+		// current, and the next refresh fetches the rest. The state in
+		// memory no longer describes the mirror.
 		e.stale.Store(true)
+		e.state = nil
 		return nil, err
 	}
 	s.checked, s.readAt = now, readAt
 	e.state = s
-	if err := rc.syncStore(ctx, e, repo, branch, s.TreeSHA, readAt, stored); err != nil {
+	if _, err := rc.syncStore(ctx, e, repo, branch, s.TreeSHA, readAt); err != nil {
 		return nil, err
 	}
 	return rc.withOrg(s, orgData), nil
@@ -346,23 +382,30 @@ func (rc *repoCache) state(ctx context.Context, c Client, repo, branch string, m
 // newerStored returns the state of a tree another replica stored after
 // this one read its own, loaded from the store; nil when there is none (or
 // the store cannot say: the state in memory is then used until its TTL).
-func (rc *repoCache) newerStored(ctx context.Context, e *repoEntry, repo, branch string) *repoState {
+func (rc *repoCache) newerStored(ctx context.Context, e *repoEntry, repo, branch string) (*repoState, error) {
 	if rc.store == nil {
-		return nil
+		return nil, nil
 	}
 	snaps, err := rc.store.RepoSnapshots(ctx, []string{repo})
 	if err != nil {
-		return nil
+		// The store cannot say: the state in memory holds until its TTL.
+		return nil, nil
 	}
 	snap, ok := snaps[RepositoryKey(repo)]
-	if !ok || snap.TreeSHA == "" || snap.TreeSHA == e.state.TreeSHA || !snap.ReadAt.After(e.state.readAt) {
-		return nil
+	// GitHub's clock counts seconds: a tree stored in the same second as
+	// ours is taken as the newer (the store is what every replica agreed
+	// on; a pusher checks that its tree is there).
+	if !ok || snap.TreeSHA == "" || snap.TreeSHA == e.state.TreeSHA || snap.ReadAt.Before(e.state.readAt) ||
+		snap.ReadAt.Equal(e.rejected) {
+		return nil, nil
 	}
-	s, err := rc.fromStore(ctx, e, repo, branch)
-	if err != nil {
-		return nil
+	s, err := rc.fromStore(ctx, e, repo, branch, 0)
+	if err == nil && s == nil {
+		// Not usable (another branch, a blob that does not match): do not
+		// read it again at every check.
+		e.rejected = snap.ReadAt
 	}
-	return s
+	return s, err
 }
 
 // storedFiles returns the files the store holds for repo, by path (none
@@ -388,7 +431,7 @@ func (rc *repoCache) storedFiles(ctx context.Context, repo string) (map[string]R
 // fromStore brings the mirror to the files the store holds for repo and
 // loads them; nil when the store has none of branch, or they do not match
 // their blob ids (the caller then reads GitHub).
-func (rc *repoCache) fromStore(ctx context.Context, e *repoEntry, repo, branch string) (*repoState, error) {
+func (rc *repoCache) fromStore(ctx context.Context, e *repoEntry, repo, branch string, id int64) (_ *repoState, err error) {
 	if rc.store == nil {
 		return nil, nil
 	}
@@ -399,9 +442,15 @@ func (rc *repoCache) fromStore(ctx context.Context, e *repoEntry, repo, branch s
 	if err != nil {
 		return nil, fmt.Errorf("read the stored files of %s: %w", repo, err)
 	}
-	if snap.TreeSHA == "" || !strings.EqualFold(snap.Branch, branch) {
+	if snap.TreeSHA == "" || !strings.EqualFold(snap.Branch, branch) || (id != 0 && snap.RepositoryID != 0 && snap.RepositoryID != id) {
 		return nil, nil
 	}
+	defer func() {
+		if err != nil {
+			// The mirror is half written: the state no longer describes it.
+			e.state = nil
+		}
+	}()
 	for _, f := range files {
 		if gitBlobSHA(f.Data) != f.Blob || !safeRelPath(f.Path) {
 			return nil, nil
@@ -443,42 +492,28 @@ func (rc *repoCache) fromStore(ctx context.Context, e *repoEntry, repo, branch s
 	return s, nil
 }
 
-// syncStore makes the store hold the mirror's files of repo as the tree
-// treeSHA read at readAt: only what differs from stored (the store's files
-// by path; nil: read them) is written.
-func (rc *repoCache) syncStore(ctx context.Context, e *repoEntry, repo, branch, treeSHA string, readAt time.Time, stored map[string]RepoFile) error {
+// syncStore makes the store hold the mirror's files of repo, all of them
+// (a complete save: the store drops any other), as the tree treeSHA read at
+// readAt. It reports false when the store holds a snapshot read later.
+func (rc *repoCache) syncStore(ctx context.Context, e *repoEntry, repo, branch, treeSHA string, readAt time.Time) (bool, error) {
 	if rc.store == nil {
-		return nil
-	}
-	if stored == nil {
-		var err error
-		if stored, err = rc.storedFiles(ctx, repo); err != nil {
-			return err
-		}
+		return true, nil
 	}
 	dir := rc.mirror(repo)
-	var changed []RepoFile
+	files := make([]RepoFile, 0, len(e.blobs))
 	for p, blob := range e.blobs {
-		if stored[p].Blob == blob {
-			continue
-		}
 		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 		if err != nil {
-			return fmt.Errorf("read the mirrored %s of %s: %w", p, repo, err)
+			return false, fmt.Errorf("read the mirrored %s of %s: %w", p, repo, err)
 		}
-		changed = append(changed, RepoFile{Path: p, Blob: blob, Data: data})
+		files = append(files, RepoFile{Path: p, Blob: blob, Data: data})
 	}
-	var removed []string
-	for p := range stored {
-		if _, ok := e.blobs[p]; !ok {
-			removed = append(removed, p)
-		}
+	snap := RepoSnapshot{Repository: repo, RepositoryID: e.id, Branch: branch, TreeSHA: treeSHA, ReadAt: readAt, Complete: true}
+	saved, err := rc.store.SaveRepoFiles(ctx, snap, files, nil)
+	if err != nil {
+		return false, fmt.Errorf("store the files of %s: %w", repo, err)
 	}
-	snap := RepoSnapshot{Repository: repo, Branch: branch, TreeSHA: treeSHA, ReadAt: readAt}
-	if _, err := rc.store.SaveRepoFiles(ctx, snap, changed, removed); err != nil {
-		return fmt.Errorf("store the files of %s: %w", repo, err)
-	}
-	return nil
+	return saved, nil
 }
 
 func isConfigPath(p string) bool {
@@ -610,6 +645,36 @@ func (rc *repoCache) refresh(ctx context.Context, c Client, e *repoEntry, repo, 
 	return rc.load(e, repo, branch, treeSHA, cfgPath, template)
 }
 
+// filesHash is the FilesHash of repo's state in memory, "" when none.
+func (rc *repoCache) filesHash(repo string) string {
+	rc.mu.Lock()
+	e, ok := rc.repos[strings.ToLower(repo)]
+	rc.mu.Unlock()
+	if !ok {
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state == nil {
+		return ""
+	}
+	return e.state.FilesHash
+}
+
+// blobsHash identifies a mirror's files by their paths and blob ids.
+func blobsHash(blobs map[string]string) string {
+	paths := make([]string, 0, len(blobs))
+	for p := range blobs {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	h := sha1.New()
+	for _, p := range paths {
+		fmt.Fprintf(h, "%s\x00%s\n", p, blobs[p])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // load reads the records of the mirror of repo, as the tree treeSHA.
 func (rc *repoCache) load(e *repoEntry, repo, branch, treeSHA, cfgPath, template string) (*repoState, error) {
 	dir := rc.mirror(repo)
@@ -628,7 +693,7 @@ func (rc *repoCache) load(e *repoEntry, repo, branch, treeSHA, cfgPath, template
 	}
 	corpus := e.loader.Load([]*content.Repo{r})
 	s := &repoState{Repo: repo, Branch: branch, TreeSHA: treeSHA, Records: r, Corpus: corpus, Governs: corpus.GovernIndex(),
-		ConfigName: content.ConfigPath}
+		ConfigName: content.ConfigPath, FilesHash: blobsHash(e.blobs)}
 	if cfgPath != "" {
 		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(cfgPath)))
 		if err != nil {

@@ -99,9 +99,17 @@ func (a *App) openReviewIssues(ctx context.Context, log *slog.Logger, c Client, 
 		if !cfg.OpenIssues {
 			continue
 		}
+		var issues *[]Issue // listed once per repository, when needed
 		for _, r := range due {
-			number, opened, err := a.openReviewIssue(ctx, c, st, r, cfg)
+			number, opened, err := a.openReviewIssue(ctx, c, st, r, cfg, &issues)
 			switch {
+			case IsRejected(err):
+				// GitHub will refuse the others too (no permission, issues
+				// turned off): say so once, and try again at the next
+				// build.
+				log.Warn("could not open issues for decisions due for review; the next build tries again",
+					"repository", st.Repo, "due", len(due), "err", err)
+				out.Failed = append(out.Failed, fmt.Sprintf("%s: %d decisions due for review: %v", st.Repo, len(due), err))
 			case err != nil:
 				log.Warn("could not open the issue for a decision due for review; the next build tries again",
 					"repository", st.Repo, "record", r.ID, "err", err)
@@ -110,14 +118,21 @@ func (a *App) openReviewIssues(ctx context.Context, log *slog.Logger, c Client, 
 				log.Info("issue opened for a decision due for review", "repository", st.Repo, "record", r.ID, "issue", number)
 				out.Opened = append(out.Opened, fmt.Sprintf("%s#%d", st.Repo, number))
 			}
+			if IsRejected(err) {
+				break
+			}
 		}
 	}
 	return out
 }
 
+// reviewSearchMargin is how long before its reservation an issue opened
+// for it may be dated: the replicas' clocks and GitHub's may disagree.
+const reviewSearchMargin = 24 * time.Hour
+
 // openReviewIssue opens the review issue of r unless it was opened before;
 // it reports the issue's number and whether this call opened it.
-func (a *App) openReviewIssue(ctx context.Context, c Client, st *repoState, r *content.Record, cfg reviewsConfig) (int, bool, error) {
+func (a *App) openReviewIssue(ctx context.Context, c Client, st *repoState, r *content.Record, cfg reviewsConfig, listed **[]Issue) (int, bool, error) {
 	want := ReviewIssue{Repository: st.Repo, Record: r.ID, ReviewBy: r.ReviewBy.String(), ReservedAt: a.now().UTC()}
 	got, reserved, err := a.store.ReserveReview(ctx, want)
 	if err != nil {
@@ -129,12 +144,15 @@ func (a *App) openReviewIssue(ctx context.Context, c Client, st *repoState, r *c
 		}
 		// Reserved by an attempt that did not record a number: it may
 		// have opened the issue before it stopped. Look for it.
-		issues, err := c.Issues(ctx, st.Repo, got.ReservedAt.Add(-time.Minute))
-		if err != nil {
-			return 0, false, fmt.Errorf("look for an issue opened before: %w", err)
+		if *listed == nil {
+			issues, err := c.Issues(ctx, st.Repo, got.ReservedAt.Add(-reviewSearchMargin))
+			if err != nil {
+				return 0, false, fmt.Errorf("look for an issue opened before: %w", err)
+			}
+			*listed = &issues
 		}
 		marker := reviewMarker(got)
-		for _, is := range issues {
+		for _, is := range **listed {
 			if strings.Contains(is.Body, marker) {
 				got.Number = is.Number
 				if err := a.store.SaveReview(ctx, got); err != nil {

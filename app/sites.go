@@ -444,14 +444,14 @@ func (a *App) readRepos(ctx context.Context, log *slog.Logger, c Client, repos [
 			defer wg.Done()
 			defer func() { <-sem }()
 			if full {
-				states[i], errs[i] = a.repos.Fresh(ctx, c, r.FullName, r.DefaultBranch)
+				states[i], errs[i] = a.repos.Fresh(ctx, c, r.FullName, r.DefaultBranch, r.ID)
 				return
 			}
 			var snap *RepoSnapshot
 			if sn, ok := snaps[RepositoryKey(r.FullName)]; ok {
 				snap = &sn
 			}
-			states[i], errs[i] = a.repos.Stored(ctx, c, r.FullName, r.DefaultBranch, snap)
+			states[i], errs[i] = a.repos.Stored(ctx, c, r.FullName, r.DefaultBranch, r.ID, snap)
 		}()
 	}
 	wg.Wait()
@@ -601,6 +601,49 @@ func (a *App) onInstallation(ctx context.Context, log *slog.Logger, event string
 		}
 	}
 	return a.RequestBuild(ctx, ev.Installation.ID, ev.account(), event+"."+ev.Action)
+}
+
+// refreshPushed reads a pushed repository from GitHub and stores it, and
+// reports whether the files backstory reads (records, configuration,
+// template) changed. The store orders snapshots by when GitHub answered; two
+// replicas reading in the same second, or a slower one saving last, could
+// leave an older tree stored, so it checks that the store holds the tree it
+// read (or a later one) and reads again otherwise.
+func (a *App) refreshPushed(ctx context.Context, log *slog.Logger, c Client, repo, branch string, id int64) (bool, error) {
+	before := a.repos.filesHash(repo)
+	if before == "" {
+		// Not in this replica's memory: what the store holds is what the
+		// last build read.
+		stored, err := a.repos.storedFiles(ctx, repo)
+		if err != nil {
+			return false, err
+		}
+		if len(stored) > 0 {
+			blobs := make(map[string]string, len(stored))
+			for p, f := range stored {
+				blobs[p] = f.Blob
+			}
+			before = blobsHash(blobs)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		st, err := a.repos.Fresh(ctx, c, repo, branch, id)
+		if err != nil {
+			return false, err
+		}
+		snaps, err := a.store.RepoSnapshots(ctx, []string{repo})
+		if err != nil {
+			return false, fmt.Errorf("read the stored snapshot of %s: %w", repo, err)
+		}
+		snap, ok := snaps[RepositoryKey(repo)]
+		if ok && (snap.TreeSHA == st.TreeSHA || snap.ReadAt.After(st.readAt)) {
+			return before == "" || before != st.FilesHash, nil
+		}
+		if attempt == 2 {
+			return false, &TemporaryError{Err: fmt.Errorf("the stored files of %s keep being replaced by another tree (%s, not %s): trying again later", repo, snap.TreeSHA, st.TreeSHA)}
+		}
+		log.Info("another replica stored an older tree of the pushed repository at the same moment: reading it again", "stored", snap.TreeSHA, "read", st.TreeSHA)
+	}
 }
 
 // pushTouchesRecords says whether a push to a default branch changed a

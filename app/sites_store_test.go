@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -142,9 +144,14 @@ func TestAReplicasCheckSeesARecordAnotherStored(t *testing.T) {
 	}
 	// Replica A handles the push that adds ADR-0004.
 	h.pushRecord("docs/decisions/0004-adopt-otel.md", otelRecord)
-	// B checks again within its TTL, and must see the record A stored.
+	// B checks again within its TTL, and must see the record A stored,
+	// from the store: without reading the repository from GitHub.
 	h.gh.UpdatePullRequest(repoName, pr.Number, func(p *githubtest.PullRequest) { body := *p.Body + "\n"; p.Body = &body })
+	h.gh.ResetCalls()
 	process(other)
+	if calls := repoCalls(h.gh.Calls()); len(calls) != 0 {
+		t.Errorf("replica B read the repository from GitHub (%v) though the store held the newer tree", calls)
+	}
 	runs := h.gh.CheckRuns(repoName)
 	last := runs[len(runs)-1]
 	if last.Conclusion != "success" {
@@ -276,4 +283,110 @@ func TestSiteMetaIsJSON(t *testing.T) {
 	if m, err := app.ReadSiteMeta(dir, "Acme"); err != nil || !m.Private {
 		t.Errorf("ReadSiteMeta = %+v, %v", m, err)
 	}
+}
+
+func TestAFailedRefreshNeverStoresHalfATree(t *testing.T) {
+	h := newSiteHarness(t)
+	h.install()
+	h.runQueued()
+	before := storedPaths(t, h, repoName)
+	// A push adds a record; reading it fails midway (the record is read,
+	// the next file is not).
+	h.gh.Commit(repoName, "main", map[string][]byte{
+		"docs/decisions/0004-adopt-otel.md": []byte(otelRecord),
+		"docs/decisions/0005-adopt-grpc.md": []byte("---\nid: ADR-0005\ntitle: Adopt gRPC\nstatus: accepted\ndate: 2025-02-02\n---\n# Adopt gRPC\n"),
+	})
+	fault := githubtest.ServerError(502)
+	fault.After = 1
+	h.gh.FailNext("repos/get-content", 1, fault)
+	push := payload(h.t, "push", "with-installation.payload.json", func(m map[string]any) {
+		m["ref"] = "refs/heads/main"
+		m["commits"] = []any{map[string]any{"added": []any{"docs/decisions/0004-adopt-otel.md", "docs/decisions/0005-adopt-grpc.md"}, "modified": []any{}, "removed": []any{}}}
+	})
+	if err := h.process("push", push); err == nil {
+		t.Fatal("the push was handled though reading the repository failed")
+	}
+	// The push is reverted: the tree is the one stored before.
+	h.gh.Commit(repoName, "main", nil, "docs/decisions/0004-adopt-otel.md", "docs/decisions/0005-adopt-grpc.md")
+	if err := h.process("push", push); err != nil {
+		t.Fatal(err)
+	}
+	if after := storedPaths(t, h, repoName); strings.Join(after, " ") != strings.Join(before, " ") {
+		t.Errorf("after a failed read and a revert the store holds %v, want the tree before %v", after, before)
+	}
+}
+
+func storedPaths(t *testing.T, h *siteHarness, repo string) []string {
+	t.Helper()
+	_, files, err := h.store.RepoFiles(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+func TestAPushToACustomRecordFolderOnAColdReplicaRebuilds(t *testing.T) {
+	h := newSiteHarness(t)
+	h.gh.Commit("octo-org/platform", "main", map[string][]byte{
+		".github/backstory.yml":          []byte("records:\n  paths: [architecture/choices]\n"),
+		"architecture/choices/0001-x.md": []byte("---\nid: ADR-0001\ntitle: Pick X\nstatus: accepted\ndate: 2024-01-01\n---\n# Pick X\n"),
+	})
+	h.install()
+	h.runQueued()
+	// A replica that never read octo-org/platform handles a push to its
+	// custom folder: the push's paths mean nothing to the default folders.
+	other := h.replica()
+	h.gh.Commit("octo-org/platform", "main", map[string][]byte{
+		"architecture/choices/0002-y.md": []byte("---\nid: ADR-0002\ntitle: Pick Y\nstatus: accepted\ndate: 2024-02-01\n---\n# Pick Y\n"),
+	})
+	push := payload(t, "push", "with-installation.payload.json", func(m map[string]any) {
+		m["ref"] = "refs/heads/main"
+		repo := m["repository"].(map[string]any)
+		repo["full_name"], repo["name"] = "octo-org/platform", "platform"
+		m["commits"] = []any{map[string]any{"added": []any{"architecture/choices/0002-y.md"}, "modified": []any{}, "removed": []any{}}}
+	})
+	d := app.Delivery{ID: "cold-push", Event: "push", InstallationID: installation, Repository: "octo-org/platform", Payload: push, ReceivedAt: time.Now()}
+	if err := other.Process(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	h.runQueued()
+	if got := h.siteKeys(); !contains(got, "octo-org/platform:ADR-0002") {
+		t.Errorf("a push to a custom record folder, handled by a replica without the repository's configuration, did not reach the site: %v", got)
+	}
+}
+
+func TestStoredFilesOfAnotherRepositoryOfTheSameNameAreNotUsed(t *testing.T) {
+	h := newSiteHarness(t)
+	// The store holds files of an octo-org/platform that was deleted: a
+	// private repository with another id, read an hour ago.
+	old := app.RepoSnapshot{Repository: "octo-org/platform", RepositoryID: 999999, Branch: "main", TreeSHA: "0123456789abcdef0123456789abcdef01234567",
+		ReadAt: time.Now().Add(-time.Hour), Complete: true}
+	secret := []byte("# 1. Price by the hour\n\nDate: 2024-01-01\n\n## Status\n\nAccepted\n")
+	if _, err := h.store.SaveRepoFiles(context.Background(), old, []app.RepoFile{{Path: "docs/adr/0001-price-by-the-hour.md", Blob: gitBlob(secret), Data: secret}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.install()
+	h.runQueued()
+	data, err := os.ReadFile(filepath.Join(h.dir, org, "records.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readKeys(t, data); !contains(got, "octo-org/platform:ADR-0002") {
+		t.Errorf("the build used the stored files of the deleted repository instead of reading the one GitHub lists: %v", got)
+	}
+	if id, _ := h.store.RepoSnapshots(context.Background(), []string{"octo-org/platform"}); id["octo-org/platform"].RepositoryID != h.gh.RepoID("octo-org/platform") {
+		t.Errorf("stored repository id %d, want GitHub's %d", id["octo-org/platform"].RepositoryID, h.gh.RepoID("octo-org/platform"))
+	}
+}
+
+// gitBlob is git's id of data.
+func gitBlob(data []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(data))
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }

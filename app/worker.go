@@ -101,6 +101,10 @@ type Worker struct {
 	// Backoff is the wait after the attempt-th failed attempt (0-based).
 	// Default: 5s·2^attempt, capped at 30m, less up to a quarter of jitter.
 	Backoff func(attempt int) time.Duration
+	// MaxAttemptTime bounds one attempt whatever its lease extensions
+	// (default 30m): a build that hangs must not hold its delivery, and
+	// every later build of its organisation, forever.
+	MaxAttemptTime time.Duration
 	// Metrics may be nil.
 	Metrics *Metrics
 	// Log may be nil: slog.Default().
@@ -160,6 +164,7 @@ type workerConfig struct {
 	poll        time.Duration
 	maxAttempts int
 	maxAge      time.Duration
+	maxAttempt  time.Duration
 	backoff     func(int) time.Duration
 	log         *slog.Logger
 	now         func() time.Time
@@ -174,7 +179,10 @@ func (w *Worker) config() (workerConfig, error) {
 	}
 	c := workerConfig{
 		name: w.Name, concurrency: w.Concurrency, lease: w.Lease, poll: w.Poll,
-		maxAttempts: w.MaxAttempts, maxAge: w.MaxAge, backoff: w.Backoff, log: w.Log, now: w.Now,
+		maxAttempts: w.MaxAttempts, maxAge: w.MaxAge, maxAttempt: w.MaxAttemptTime, backoff: w.Backoff, log: w.Log, now: w.Now,
+	}
+	if c.maxAttempt <= 0 {
+		c.maxAttempt = 30 * time.Minute
 	}
 	if c.name == "" {
 		c.name = NewWorkerName()
@@ -432,6 +440,7 @@ func (w *Worker) attempt(runCtx context.Context, c workerConfig, holder string, 
 func (w *Worker) keepLease(runCtx context.Context, c workerConfig, holder, id string, expire *time.Timer, cancel context.CancelCauseFunc, stop <-chan struct{}, log *slog.Logger) {
 	tick := time.NewTicker(c.lease / 3)
 	defer tick.Stop()
+	started := time.Now()
 	for {
 		select {
 		case <-stop:
@@ -440,6 +449,10 @@ func (w *Worker) keepLease(runCtx context.Context, c workerConfig, holder, id st
 		}
 		// Measured from before the call, as the claim's deadline is.
 		deadline := time.Now().Add(c.lease - leaseMargin(c.lease))
+		if deadline.Sub(started) > c.maxAttempt {
+			log.Warn("the attempt has run for its longest allowed time: the lease is no longer extended", "delivery", id, "max", c.maxAttempt)
+			return
+		}
 		ctx, done := context.WithTimeout(context.WithoutCancel(runCtx), storeTimeout)
 		err := w.Inbox.Extend(ctx, id, holder, c.now().Add(c.lease))
 		done()
@@ -449,6 +462,11 @@ func (w *Worker) keepLease(runCtx context.Context, c workerConfig, holder, id st
 			case <-stop: // finished meanwhile: nothing to move
 				return
 			default:
+			}
+			if !expire.Stop() {
+				// The old deadline passed while extending: the attempt is
+				// already stopped, and stays so.
+				return
 			}
 			expire.Reset(time.Until(deadline))
 		case errors.Is(err, ErrLeaseLost):

@@ -774,3 +774,27 @@ func TestWorkerLateAttemptCannotFinishItsOwnNewerClaim(t *testing.T) {
 	close(release[1])
 	f.waitState(t, "x", app.StateDone, 0)
 }
+
+func TestWorkerStopsExtendingAfterMaxAttemptTime(t *testing.T) {
+	stopped := make(chan error, 1)
+	f := newFixture(func(ctx context.Context, d app.Delivery) error {
+		<-ctx.Done() // a build that hangs
+		stopped <- context.Cause(ctx)
+		return ctx.Err()
+	})
+	inbox := &extendInbox{Inbox: f.store}
+	f.worker.Inbox = inbox
+	f.worker.Lease = 60 * time.Millisecond
+	f.worker.MaxAttemptTime = 200 * time.Millisecond
+	f.enqueue(t, "d", "", f.clock.Now())
+	f.start(t)
+	f.worker.Notify()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an attempt that hangs kept its lease past MaxAttemptTime")
+	}
+	if n := inbox.calls.Load(); n == 0 {
+		t.Error("the lease was never extended before the cap")
+	}
+}

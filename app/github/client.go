@@ -152,7 +152,7 @@ func (c *installation) Repository(ctx context.Context, repo string) (app.Reposit
 	if err != nil {
 		return app.Repository{}, c.mapError(err, "get repository "+repo)
 	}
-	return app.Repository{FullName: r.GetFullName(), DefaultBranch: r.GetDefaultBranch(), Private: r.GetPrivate()}, nil
+	return app.Repository{ID: r.GetID(), FullName: r.GetFullName(), DefaultBranch: r.GetDefaultBranch(), Private: r.GetPrivate()}, nil
 }
 
 // PullRequest fetches one pull request (pulls/get).
@@ -278,11 +278,17 @@ func (c *installation) Tree(ctx context.Context, repo, ref string) (app.Tree, er
 		return app.Tree{}, fmt.Errorf("tree of %s: %w", repo, err)
 	}
 	ctx = withOperation(ctx, "git/get-tree")
-	t, _, err := c.api.Git.GetTree(ctx, owner, name, escapeRef(ref), true)
+	t, resp, err := c.api.Git.GetTree(ctx, owner, name, escapeRef(ref), true)
 	if err != nil {
 		return app.Tree{}, c.mapError(err, fmt.Sprintf("get the tree of %s at %s", repo, ref))
 	}
 	out := app.Tree{SHA: t.GetSHA(), Truncated: t.GetTruncated()}
+	if resp != nil && resp.Response != nil {
+		// A 304 revalidation carries the fresh Date (revalidatedHeader).
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			out.Date = d
+		}
+	}
 	for _, e := range t.Entries {
 		if e.GetType() != "blob" {
 			continue

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/backstory-dev/backstory/app"
 )
@@ -195,6 +196,7 @@ func TestTree(t *testing.T) {
 		if got := r.URL.EscapedPath(); got != "/repos/o/r/git/trees/feature/a%23b" {
 			t.Errorf("path %s, want the ref escaped with its slash kept", got)
 		}
+		w.Header().Set("Date", "Sun, 22 Nov 2026 05:00:00 GMT")
 		writeJSON(w, 200, map[string]any{"sha": "tree1", "truncated": true, "tree": []any{
 			map[string]any{"path": "docs", "type": "tree", "sha": "t"},
 			map[string]any{"path": "docs/adr/0001.md", "type": "blob", "sha": "b1", "size": 120},
@@ -207,7 +209,8 @@ func TestTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := app.Tree{SHA: "tree1", Truncated: true, Entries: []app.TreeEntry{
-		{Path: "docs/adr/0001.md", SHA: "b1", Size: 120}, {Path: "README.md", SHA: "b2", Size: 7}}}
+		{Path: "docs/adr/0001.md", SHA: "b1", Size: 120}, {Path: "README.md", SHA: "b2", Size: 7}},
+		Date: time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)} // GitHub's clock, for ordering what replicas store
 	if !reflect.DeepEqual(tree, want) {
 		t.Errorf("Tree\n got %+v\nwant %+v", tree, want)
 	}

@@ -21,7 +21,7 @@ func (c *installation) Repositories(ctx context.Context) ([]app.Repository, erro
 			return nil, c.mapError(err, fmt.Sprintf("list the installation's repositories (page %d)", opts.Page))
 		}
 		for _, r := range list.Repositories {
-			out = append(out, app.Repository{FullName: r.GetFullName(), DefaultBranch: r.GetDefaultBranch(), Private: r.GetPrivate()})
+			out = append(out, app.Repository{ID: r.GetID(), FullName: r.GetFullName(), DefaultBranch: r.GetDefaultBranch(), Private: r.GetPrivate()})
 		}
 		if resp.NextPage == 0 || len(list.Repositories) == 0 {
 			return out, nil

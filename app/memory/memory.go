@@ -584,9 +584,10 @@ type repo struct {
 	files map[string]app.RepoFile // by path
 }
 
-// SaveRepoFiles records snap and applies changed and removed to the stored
-// files, unless the stored snapshot was read later; it keeps copies of the
-// files' data.
+// SaveRepoFiles records snap and applies changed and removed (or, with
+// snap.Complete, replaces every stored file by changed) to the stored files,
+// unless the stored snapshot was read later; it keeps copies of the files'
+// data.
 func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (bool, error) {
 	snap, changed, removed, err := app.StoredRepoFiles(snap, changed, removed)
 	if err != nil {
@@ -604,6 +605,9 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 	} else if r.snap.ReadAt.After(snap.ReadAt) {
 		return false, nil
 	}
+	if snap.Complete {
+		clear(r.files)
+	}
 	for _, f := range changed {
 		f.Data = bytes.Clone(f.Data)
 		r.files[f.Path] = f
@@ -612,7 +616,7 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 		delete(r.files, p)
 	}
 	r.snap = snap
-	r.snap.Files = len(r.files)
+	r.snap.Files, r.snap.Complete = len(r.files), false
 	return true, nil
 }
 

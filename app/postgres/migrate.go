@@ -87,13 +87,14 @@ CREATE TABLE intents (
 `},
 	{3, "repository files, review issues, inbox listing and pruning", `
 CREATE TABLE repo_snapshots (
-	repo_key     TEXT        PRIMARY KEY, -- the repository lower-cased: names compare without case
-	repository   TEXT        NOT NULL,    -- as last saved
-	installation BIGINT      NOT NULL,
-	branch       TEXT        NOT NULL,
-	tree_sha     TEXT        NOT NULL,
-	read_at      TIMESTAMPTZ NOT NULL,
-	files        INTEGER     NOT NULL     -- how many rows repo_files holds for it
+	repo_key      TEXT        PRIMARY KEY,        -- the repository lower-cased: names compare without case
+	repository    TEXT        NOT NULL,           -- as last saved
+	repository_id BIGINT      NOT NULL DEFAULT 0, -- GitHub's id; 0: unknown
+	installation  BIGINT      NOT NULL,
+	branch        TEXT        NOT NULL,
+	tree_sha      TEXT        NOT NULL,
+	read_at       TIMESTAMPTZ NOT NULL,
+	files         INTEGER     NOT NULL            -- how many rows repo_files holds for it
 );
 
 CREATE TABLE repo_files (

@@ -261,3 +261,31 @@ func TestCanceledEnqueue(t *testing.T) {
 		t.Errorf("Enqueue with a canceled context = %v", err)
 	}
 }
+
+// TestCompleteSaveDeleteUsesIndex guards the plan of a Complete save's
+// delete on a large organisation: it finds the repository's files through
+// the primary key, never by reading every repository's files.
+func TestCompleteSaveDeleteUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	s := openURL(t, newSchema(t))
+	if _, err := s.pool.Exec(ctx, `INSERT INTO repo_files (repo_key, path, blob, data)
+		SELECT 'o/r' || r, 'docs/adr/' || f || '.md', 'blob', '\x00'::bytea
+		FROM generate_series(1, 2000) AS r, generate_series(1, 10) AS f`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE repo_files`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.pool.Query(ctx, `EXPLAIN `+replaceFilesDelete, "o/r7", []string{"docs/adr/1.md", "docs/adr/2.md"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(plan, "; ")
+	if !strings.Contains(got, "repo_files_pkey") || strings.Contains(got, "Seq Scan") {
+		t.Errorf("plan %q: want index repo_files_pkey and no table scan", got)
+	}
+}

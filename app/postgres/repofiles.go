@@ -11,7 +11,8 @@ import (
 )
 
 // SaveRepoFiles records snap and, in the same transaction, stores changed
-// and deletes removed, unless the stored snapshot of the repository
+// and deletes removed (with snap.Complete, every other file of the
+// repository), unless the stored snapshot of the repository
 // (compared without case) was read later: then it changes nothing and
 // returns false. The snapshot's row stays locked until the commit, so two
 // replicas saving one repository take turns, and the later read wins
@@ -29,13 +30,13 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 	saved := false
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var one int
-		err := tx.QueryRow(ctx, `INSERT INTO repo_snapshots (repo_key, repository, installation, branch, tree_sha, read_at, files)
-			VALUES ($1, $2, $3, $4, $5, $6, 0)
+		err := tx.QueryRow(ctx, `INSERT INTO repo_snapshots (repo_key, repository, repository_id, installation, branch, tree_sha, read_at, files)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
 			ON CONFLICT (repo_key) DO UPDATE SET
-				repository = excluded.repository, installation = excluded.installation, branch = excluded.branch,
-				tree_sha = excluded.tree_sha, read_at = excluded.read_at
+				repository = excluded.repository, repository_id = excluded.repository_id, installation = excluded.installation,
+				branch = excluded.branch, tree_sha = excluded.tree_sha, read_at = excluded.read_at
 			WHERE repo_snapshots.read_at <= excluded.read_at
-			RETURNING 1`, key, snap.Repository, snap.Installation, snap.Branch, snap.TreeSHA, snap.ReadAt).Scan(&one)
+			RETURNING 1`, key, snap.Repository, snap.RepositoryID, snap.Installation, snap.Branch, snap.TreeSHA, snap.ReadAt).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // a later snapshot is stored
 		}
@@ -57,6 +58,17 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 				return fmt.Errorf("postgres %s: save files of %s: %w", s.where, snap.Repository, err)
 			}
 		}
+		if snap.Complete {
+			// Never nil: pgx sends a nil slice as NULL, and <> ALL(NULL)
+			// would delete nothing.
+			paths := make([]string, len(changed))
+			for i, f := range changed {
+				paths[i] = f.Path
+			}
+			if _, err := tx.Exec(ctx, replaceFilesDelete, key, paths); err != nil {
+				return fmt.Errorf("postgres %s: remove other files of %s: %w", s.where, snap.Repository, err)
+			}
+		}
 		if len(removed) > 0 {
 			if _, err := tx.Exec(ctx, `DELETE FROM repo_files WHERE repo_key = $1 AND path = ANY($2)`, key, removed); err != nil {
 				return fmt.Errorf("postgres %s: remove files of %s: %w", s.where, snap.Repository, err)
@@ -74,11 +86,16 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 	return saved, nil
 }
 
+// replaceFilesDelete deletes the files of a repository key whose paths
+// are not in a list: what a Complete save leaves of the stored files is
+// exactly the files it lists.
+const replaceFilesDelete = `DELETE FROM repo_files WHERE repo_key = $1 AND path <> ALL($2::text[])`
+
 // snapshotColumns are read by scanSnapshot, in its order.
-const snapshotColumns = `s.repository, s.installation, s.branch, s.tree_sha, s.read_at, s.files`
+const snapshotColumns = `s.repository, s.repository_id, s.installation, s.branch, s.tree_sha, s.read_at, s.files`
 
 func scanSnapshot(snap *app.RepoSnapshot, readAt *pgtype.Timestamptz) []any {
-	return []any{&snap.Repository, &snap.Installation, &snap.Branch, &snap.TreeSHA, readAt, &snap.Files}
+	return []any{&snap.Repository, &snap.RepositoryID, &snap.Installation, &snap.Branch, &snap.TreeSHA, readAt, &snap.Files}
 }
 
 // RepoSnapshots returns the stored snapshots of repos, keyed by

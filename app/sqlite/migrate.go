@@ -86,13 +86,14 @@ CREATE TABLE intents (
 `},
 	{3, "repository files, review issues, inbox listing and pruning", `
 CREATE TABLE repo_snapshots (
-	repo_key     TEXT    PRIMARY KEY, -- the repository lower-cased: names compare without case
-	repository   TEXT    NOT NULL,    -- as last saved
-	installation INTEGER NOT NULL,
-	branch       TEXT    NOT NULL,
-	tree_sha     TEXT    NOT NULL,
-	read_at      INTEGER NOT NULL,
-	files        INTEGER NOT NULL     -- how many rows repo_files holds for it
+	repo_key      TEXT    PRIMARY KEY,        -- the repository lower-cased: names compare without case
+	repository    TEXT    NOT NULL,           -- as last saved
+	repository_id INTEGER NOT NULL DEFAULT 0, -- GitHub's id; 0: unknown
+	installation  INTEGER NOT NULL,
+	branch        TEXT    NOT NULL,
+	tree_sha      TEXT    NOT NULL,
+	read_at       INTEGER NOT NULL,
+	files         INTEGER NOT NULL            -- how many rows repo_files holds for it
 );
 
 CREATE TABLE repo_files (

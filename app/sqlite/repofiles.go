@@ -10,10 +10,11 @@ import (
 )
 
 // SaveRepoFiles records snap and, in the same transaction, stores changed
-// and deletes removed, unless the stored snapshot of the repository
-// (compared without case) was read later: then it changes nothing and
-// returns false. The snapshot's file count is counted again after the
-// changes, so it never drifts from the rows.
+// and deletes removed (with snap.Complete, every other file of the
+// repository), unless the stored snapshot of the repository (compared
+// without case) was read later: then it changes nothing and returns false.
+// The snapshot's file count is counted again after the changes, so it never
+// drifts from the rows.
 func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, changed []app.RepoFile, removed []string) (bool, error) {
 	snap, changed, removed, err := app.StoredRepoFiles(snap, changed, removed)
 	if err != nil {
@@ -26,13 +27,13 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 	var saved bool
 	err = s.write(ctx, size, func(tx *sql.Tx) error {
 		saved = false
-		res, err := tx.Exec(`INSERT INTO repo_snapshots (repo_key, repository, installation, branch, tree_sha, read_at, files)
-			VALUES (?, ?, ?, ?, ?, ?, 0)
+		res, err := tx.Exec(`INSERT INTO repo_snapshots (repo_key, repository, repository_id, installation, branch, tree_sha, read_at, files)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0)
 			ON CONFLICT (repo_key) DO UPDATE SET
-				repository = excluded.repository, installation = excluded.installation, branch = excluded.branch,
-				tree_sha = excluded.tree_sha, read_at = excluded.read_at
+				repository = excluded.repository, repository_id = excluded.repository_id, installation = excluded.installation,
+				branch = excluded.branch, tree_sha = excluded.tree_sha, read_at = excluded.read_at
 			WHERE repo_snapshots.read_at <= excluded.read_at`,
-			key, snap.Repository, snap.Installation, snap.Branch, snap.TreeSHA, snap.ReadAt.UnixNano())
+			key, snap.Repository, snap.RepositoryID, snap.Installation, snap.Branch, snap.TreeSHA, snap.ReadAt.UnixNano())
 		if err != nil {
 			return fmt.Errorf("sqlite %s: save files of %s: %w", s.path, snap.Repository, err)
 		}
@@ -56,6 +57,21 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 				}
 			}
 		}
+		if snap.Complete {
+			// Never nil: json_each('null') is one NULL row, and NOT IN
+			// (NULL) would delete nothing.
+			paths := make([]string, len(changed))
+			for i, f := range changed {
+				paths[i] = f.Path
+			}
+			list, err := json.Marshal(paths)
+			if err != nil {
+				return fmt.Errorf("sqlite store: save files of %s: %w", snap.Repository, err)
+			}
+			if _, err := tx.Exec(replaceFilesDelete, key, string(list)); err != nil {
+				return fmt.Errorf("sqlite %s: remove other files of %s: %w", s.path, snap.Repository, err)
+			}
+		}
 		if len(removed) > 0 {
 			list, err := json.Marshal(removed)
 			if err != nil {
@@ -74,8 +90,14 @@ func (s *Store) SaveRepoFiles(ctx context.Context, snap app.RepoSnapshot, change
 	return saved && err == nil, err
 }
 
+// replaceFilesDelete deletes the files of a repository key whose paths
+// are not in a JSON list: what a Complete save leaves of the stored files
+// is exactly the files it lists. One parameter whatever their number, as
+// SQLite caps them.
+const replaceFilesDelete = `DELETE FROM repo_files WHERE repo_key = ? AND path NOT IN (SELECT value FROM json_each(?))`
+
 // snapshotColumns are read by scanSnapshot, in its order.
-const snapshotColumns = `s.repository, s.installation, s.branch, s.tree_sha, s.read_at, s.files`
+const snapshotColumns = `s.repository, s.repository_id, s.installation, s.branch, s.tree_sha, s.read_at, s.files`
 
 // snapshotsQuery reads the snapshots of a JSON list of repository keys:
 // one parameter whatever their number, as SQLite caps them.
@@ -89,7 +111,7 @@ const filesQuery = `SELECT ` + snapshotColumns + `, f.path, f.blob, f.data
 	WHERE s.repo_key = ? ORDER BY f.path`
 
 func scanSnapshot(snap *app.RepoSnapshot, readAt *int64) []any {
-	return []any{&snap.Repository, &snap.Installation, &snap.Branch, &snap.TreeSHA, readAt, &snap.Files}
+	return []any{&snap.Repository, &snap.RepositoryID, &snap.Installation, &snap.Branch, &snap.TreeSHA, readAt, &snap.Files}
 }
 
 // RepoSnapshots returns the stored snapshots of repos, keyed by

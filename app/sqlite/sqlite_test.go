@@ -418,6 +418,7 @@ func TestNewQueriesUseIndexes(t *testing.T) {
 	}{
 		{"RepoSnapshots", snapshotsQuery, []any{`["o/a","o/b"]`}, "sqlite_autoindex_repo_snapshots_1"},
 		{"RepoFiles", filesQuery, []any{"o/r"}, "sqlite_autoindex_repo_files_1"},
+		{"A Complete save's delete", replaceFilesDelete, []any{"o/r", `["a.md","b.md"]`}, "sqlite_autoindex_repo_files_1"},
 		{"Requeue", requeueUpdate, []any{0, `["x","y"]`}, "sqlite_autoindex_deliveries_1"},
 		{"Prune", pruneDelete, []any{0, pruneBatch}, "deliveries_done_at"},
 		{"Deliveries of a repository", byRepo, byRepoArgs, "deliveries_repository"},

@@ -40,11 +40,16 @@ func saveRepo(t *testing.T, s app.Store, want bool, snap app.RepoSnapshot, chang
 	}
 }
 
-// sameSnapshot compares a stored snapshot with what it should be.
+// sameSnapshot compares a stored snapshot with what it should be, saved
+// Complete or not: Complete is never stored.
 func sameSnapshot(t *testing.T, what string, got, want app.RepoSnapshot) {
 	t.Helper()
 	wantTime(t, what+" ReadAt", got.ReadAt, want.ReadAt)
 	got.ReadAt = want.ReadAt
+	if got.Complete {
+		t.Errorf("%s: Complete = true, want false (it is never stored)", what)
+	}
+	want.Complete = false
 	if got != want {
 		t.Errorf("%s = %+v, want %+v", what, got, want)
 	}
@@ -215,6 +220,7 @@ func testRepoFileRoundTrips(t *testing.T, open Open) {
 	}
 	snap := app.RepoSnapshot{
 		Repository:   "Ünïcode-Org/Répo",
+		RepositoryID: 1<<62 + 5,
 		Installation: 1<<53 + 1,
 		Branch:       "feature/ü\x00",
 		TreeSHA:      "tree\xff",
@@ -269,8 +275,8 @@ func testRepoFilesArguments(t *testing.T, open Open) {
 	saveRepo(t, s, true, good, []app.RepoFile{a})
 
 	later := NewRepoSnapshot("octo-org/hello", T0.Add(time.Hour))
-	noRepo, noTime := later, later
-	noRepo.Repository, noTime.ReadAt = "", time.Time{}
+	noRepo, noTime, complete := later, later, later
+	noRepo.Repository, noTime.ReadAt, complete.Complete = "", time.Time{}, true
 	for _, tc := range []struct {
 		name    string
 		snap    app.RepoSnapshot
@@ -283,6 +289,7 @@ func testRepoFilesArguments(t *testing.T, open Open) {
 		{"a path changed twice", later, []app.RepoFile{NewRepoFile("b.md", "b"), NewRepoFile("b.md", "c")}, nil},
 		{"a path twice once stored", later, []app.RepoFile{NewRepoFile("b\xff.md", "b"), NewRepoFile("b\xfe.md", "c")}, nil},
 		{"a path changed and removed", later, []app.RepoFile{NewRepoFile("b.md", "b")}, []string{"a.md", "b.md"}},
+		{"a path changed twice in a Complete save", complete, []app.RepoFile{NewRepoFile("b.md", "b"), NewRepoFile("b.md", "c")}, nil},
 	} {
 		if ok, err := s.SaveRepoFiles(ctx, tc.snap, tc.changed, tc.removed); err == nil || ok {
 			t.Errorf("SaveRepoFiles with %s = %v, %v; want an error", tc.name, ok, err)
@@ -353,4 +360,150 @@ func testRepoFilesConcurrentSaves(t *testing.T, open Open) {
 	if !slices.ContainsFunc(files, func(f app.RepoFile) bool { return f.Path == fmt.Sprintf("only-%02d.txt", n-1) }) {
 		t.Errorf("files after concurrent saves lack the latest read's own file")
 	}
+}
+
+// testRepoFilesComplete: a Complete save replaces the repository's whole
+// file set in one save, and no other repository's.
+func testRepoFilesComplete(t *testing.T, open Open) {
+	s := open(t)
+	a, b, c, d := NewRepoFile("a.md", "a"), NewRepoFile("b.md", "b"), NewRepoFile("c.md", "c"), NewRepoFile("docs/d.md", "d")
+	snap1 := NewRepoSnapshot("Octo-Org/Hello", T0)
+	saveRepo(t, s, true, snap1, []app.RepoFile{a, b, c, d})
+	// Repositories whose names share a prefix, or differ only in case from
+	// one another's, keep their files.
+	hell := NewRepoSnapshot("octo-org/hell", T0)
+	hello2 := NewRepoSnapshot("octo-org/hello-2", T0)
+	saveRepo(t, s, true, hell, []app.RepoFile{a})
+	saveRepo(t, s, true, hello2, []app.RepoFile{a, b})
+
+	// Files not listed are gone, listed ones are upserted (changed, kept
+	// or new). Removed is ignored, even a path that is also changed; the
+	// repository's name compares without case.
+	b2, e := NewRepoFile("b.md", "b, again"), NewRepoFile("e.md", "e")
+	snap2 := NewRepoSnapshot("octo-org/HELLO", T0.Add(time.Minute))
+	snap2.Complete = true
+	saveRepo(t, s, true, snap2, []app.RepoFile{e, b2, c}, "c.md", "e.md", "never-stored.md")
+	sameRepo(t, "after a complete save", s, "octo-org/hello", snap2, b2, c, e)
+	snap2.Files = 3
+	sameSnapshot(t, "RepoSnapshots after a complete save", repoSnapshots(t, s, "octo-org/hello")["octo-org/hello"], snap2)
+
+	// A Complete save read before the stored snapshot changes nothing,
+	// files included.
+	stale := NewRepoSnapshot("octo-org/hello", T0.Add(30*time.Second))
+	stale.Complete = true
+	saveRepo(t, s, false, stale, []app.RepoFile{a, NewRepoFile("stale.md", "stale")})
+	sameRepo(t, "after a stale complete save", s, "octo-org/hello", snap2, b2, c, e)
+
+	// With no files, a Complete save empties the repository's files and
+	// keeps its snapshot.
+	none := NewRepoSnapshot("octo-org/hello", T0.Add(2*time.Minute))
+	none.Complete = true
+	saveRepo(t, s, true, none, nil)
+	sameRepo(t, "after a complete save without files", s, "octo-org/hello", none)
+	none.Files = 0
+	sameSnapshot(t, "RepoSnapshots after a complete save without files", repoSnapshots(t, s, "octo-org/hello")["octo-org/hello"], none)
+
+	// An incremental save after it adds to what is left.
+	later := NewRepoSnapshot("octo-org/hello", T0.Add(3*time.Minute))
+	saveRepo(t, s, true, later, []app.RepoFile{d})
+	sameRepo(t, "an incremental save after a complete one", s, "octo-org/hello", later, d)
+
+	sameRepo(t, "the repository named by a prefix", s, "octo-org/hell", hell, a)
+	sameRepo(t, "another repository", s, "octo-org/hello-2", hello2, a, b)
+}
+
+// testRepoFilesCompleteAfterAnotherReplica is the interleaving a Complete
+// save is for: replica B computes its save from the stored files, replica
+// A saves a newer tree in between, then B saves, read later still. B's
+// save leaves exactly B's files, none of A's tree behind.
+func testRepoFilesCompleteAfterAnotherReplica(t *testing.T, open Open) {
+	ctx := context.Background()
+	s := open(t)
+	a, b, c := NewRepoFile("a.md", "a"), NewRepoFile("b.md", "b"), NewRepoFile("c.md", "c")
+	saveRepo(t, s, true, NewRepoSnapshot("octo-org/hello", T0), []app.RepoFile{a, b, c})
+
+	// B reads the stored files.
+	_, seenByB, err := s.RepoFiles(ctx, "octo-org/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "what B reads", seenByB, a, b, c)
+
+	// A saves a newer tree, incrementally: a changed, b removed, x added.
+	a2, x := NewRepoFile("a.md", "a from A's tree"), NewRepoFile("x.md", "only in A's tree")
+	byA := NewRepoSnapshot("octo-org/hello", T0.Add(time.Minute))
+	saveRepo(t, s, true, byA, []app.RepoFile{a2, x}, "b.md")
+	sameRepo(t, "after A's save", s, "octo-org/hello", byA, a2, c, x)
+
+	// B read its tree from GitHub later than A did: of what it read from
+	// the store, it keeps b and c, changes a and adds y. It knows nothing
+	// of x.
+	a3, y := NewRepoFile("a.md", "a from B's tree"), NewRepoFile("y.md", "only in B's tree")
+	byB := NewRepoSnapshot("octo-org/hello", T0.Add(2*time.Minute))
+	byB.Complete = true
+	saveRepo(t, s, true, byB, []app.RepoFile{a3, seenByB[1], seenByB[2], y})
+	sameRepo(t, "after B's complete save", s, "octo-org/hello", byB, a3, b, c, y)
+}
+
+// testRepositoryID: a snapshot's RepositoryID is stored with it, any
+// int64, and replaced with it by a later save (0, unknown, included),
+// never by a stale one.
+func testRepositoryID(t *testing.T, open Open) {
+	s := open(t)
+	a := NewRepoFile("a.md", "a")
+	first := NewRepoSnapshot("octo-org/hello", T0)
+	first.RepositoryID = 1296269
+	saveRepo(t, s, true, first, []app.RepoFile{a})
+	sameRepo(t, "the first save", s, "octo-org/hello", first, a)
+	first.Files = 1
+	sameSnapshot(t, "RepoSnapshots after the first save", repoSnapshots(t, s, "octo-org/hello")["octo-org/hello"], first)
+
+	// The repository was deleted and created again under the same name.
+	again := NewRepoSnapshot("Octo-Org/Hello", T0.Add(time.Minute))
+	again.RepositoryID, again.Complete = 1<<62+7, true
+	saveRepo(t, s, true, again, nil)
+	sameRepo(t, "a later save with another id", s, "octo-org/hello", again)
+
+	stale := NewRepoSnapshot("octo-org/hello", T0.Add(30*time.Second))
+	stale.RepositoryID = 1296269
+	saveRepo(t, s, false, stale, []app.RepoFile{a})
+	sameRepo(t, "after a stale save with the old id", s, "octo-org/hello", again)
+
+	unknown := NewRepoSnapshot("octo-org/hello", T0.Add(2*time.Minute))
+	saveRepo(t, s, true, unknown, []app.RepoFile{a})
+	sameRepo(t, "a later save with no id", s, "octo-org/hello", unknown, a)
+	unknown.Files = 1
+	sameSnapshot(t, "RepoSnapshots after a save with no id", repoSnapshots(t, s, "octo-org/hello")["octo-org/hello"], unknown)
+}
+
+// testRepoFilesConcurrentCompleteSaves: replicas saving their complete
+// file sets of one repository at once leave exactly the latest read's,
+// whatever order they commit in.
+func testRepoFilesConcurrentCompleteSaves(t *testing.T, open Open) {
+	s := open(t)
+	saveRepo(t, s, true, NewRepoSnapshot("octo-org/hello", T0.Add(-time.Hour)), []app.RepoFile{NewRepoFile("old.txt", "")})
+	const n = 12
+	// Reads in no particular order, so that some saves are stale and some
+	// replace an earlier one's files, whatever order the replicas start in.
+	order := rand.New(rand.NewPCG(5, 6)).Perm(n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for _, i := range order {
+		wg.Go(func() {
+			snap := NewRepoSnapshot("octo-org/hello", T0.Add(time.Duration(i)*time.Second))
+			snap.Complete = true
+			changed := []app.RepoFile{NewRepoFile("state.txt", fmt.Sprint(i)), NewRepoFile(fmt.Sprintf("only-%02d.txt", i), "")}
+			if _, err := s.SaveRepoFiles(context.Background(), snap, changed, nil); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	last := NewRepoSnapshot("octo-org/hello", T0.Add((n-1)*time.Second))
+	sameRepo(t, "after concurrent complete saves", s, "octo-org/hello", last,
+		NewRepoFile(fmt.Sprintf("only-%02d.txt", n-1), ""), NewRepoFile("state.txt", fmt.Sprint(n-1)))
 }

@@ -53,6 +53,13 @@
 //     path both changed and removed (paths compared as stored); removing a
 //     path that is not stored is no error. A refused or stale save changes
 //     nothing. After DeleteRepo, any snapshot is saved.
+//   - A Complete save ignores removed altogether: a path both changed and
+//     removed is not refused, and is stored. With no changed files it
+//     empties the repository's files and keeps its snapshot. It deletes no
+//     file of another repository, even one whose name it prefixes.
+//   - RepositoryID is stored as saved, any int64, and a later save replaces
+//     it like the rest of the snapshot, with 0 (unknown) too. Complete is
+//     never stored: RepoSnapshots and RepoFiles return it false.
 //   - A snapshot keeps its Repository as last saved; Files is counted by
 //     the store, whatever the caller set. Repository, Branch, TreeSHA,
 //     Path and Blob are stored through app.StoredText; Data is bytes, kept
@@ -148,6 +155,10 @@ func run(t *testing.T, open Open, durable bool) {
 		{"RepoFilesArguments", testRepoFilesArguments},
 		{"RepoSnapshotsMany", testRepoSnapshotsMany},
 		{"RepoFilesConcurrentSaves", testRepoFilesConcurrentSaves},
+		{"RepoFilesComplete", testRepoFilesComplete},
+		{"RepoFilesCompleteAfterAnotherReplica", testRepoFilesCompleteAfterAnotherReplica},
+		{"RepositoryID", testRepositoryID},
+		{"RepoFilesConcurrentCompleteSaves", testRepoFilesConcurrentCompleteSaves},
 		{"Reviews", testReviews},
 		{"ReviewArguments", testReviewArguments},
 		{"ReviewsConcurrent", testReviewsConcurrent},
@@ -1017,6 +1028,7 @@ func testReopen(t *testing.T, open Open) {
 	saveIntents(t, s, kept, NewIntent("octo-org/gone", 1, T0))
 	must(t, s.DeleteIntents(ctx, "octo-org/gone"))
 	snap := NewRepoSnapshot("Octo-Org/Hello", T0.Add(time.Microsecond))
+	snap.RepositoryID = 1296269
 	files := []app.RepoFile{NewRepoFile("README.md", "# Hello\n"), {Path: "bin/nul", Blob: "b", Data: []byte{0, 0xff, 0}}}
 	saveRepo(t, s, true, snap, files)
 	review := app.ReviewIssue{Repository: "Octo-Org/Hello", Record: "ADR-0012", ReviewBy: "2027-01-15", ReservedAt: T0}

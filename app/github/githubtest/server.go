@@ -490,7 +490,10 @@ type Fault struct {
 	// Body is sent as is; when empty, a JSON error as GitHub writes one for
 	// Status.
 	Body string
-	kind faultKind
+	// After lets that many matching requests through (answered normally)
+	// before the fault is taken: "the second file read fails".
+	After int
+	kind  faultKind
 }
 
 type faultKind int
@@ -556,6 +559,10 @@ func ServerError(status int) Fault {
 func (s *Server) takeFault(op string) (Fault, bool) {
 	for i, f := range s.faults {
 		if f.match == "" || f.match == op {
+			if f.fault.After > 0 {
+				s.faults[i].fault.After--
+				return Fault{}, false
+			}
 			s.faults = append(s.faults[:i], s.faults[i+1:]...)
 			return f.fault, true
 		}

@@ -50,6 +50,17 @@ func splitFullName(fullName string) (owner, name string, ok bool) {
 	return owner, name, ok && owner != "" && name != "" && !strings.Contains(name, "/")
 }
 
+// RepoID returns GitHub's id of a repository the fake holds (what webhook
+// payloads carry as repository.id), 0 when there is none.
+func (s *Server) RepoID(fullName string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.repos[strings.ToLower(fullName)]; r != nil {
+		return r.id
+	}
+	return 0
+}
+
 // AddRepo adds a repository named "owner/name". Adding one that exists
 // changes its options.
 func (s *Server) AddRepo(fullName string, opts RepoOptions) {
