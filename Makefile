@@ -76,6 +76,7 @@ bench-app:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./app/check/
 	$(GO) test -run '^$$' -bench 'EvaluationAPICalls' -benchtime 1x ./app/
 	$(GO) test -run '^$$' -bench 'OrgSync' -benchtime 1x -count 3 ./app/
+	$(GO) test -run '^$$' -bench 'OrgSiteHugo' -benchtime 1x ./app/internal/orgbench/
 	$(GO) test -run '^$$' -bench 'Enqueue$$|EnqueueParallel|ClaimComplete' -benchmem ./app/sqlite/ ./app/postgres/
 	$(GO) run ./webhooks/internal/ingestbench -store sqlite -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks
 	$(GO) run ./webhooks/internal/ingestbench -store postgres -rate 500 -duration 60s -corpus $(SHARED)/corpus/webhooks

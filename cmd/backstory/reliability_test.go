@@ -539,7 +539,9 @@ func TestReliabilitySoak(t *testing.T) {
 		ring = append(ring, pr{n, sha})
 	}
 	var sent, acked atomic.Int64
+	senderDone := make(chan struct{})
 	go func() {
+		defer close(senderDone)
 		tick := time.NewTicker(50 * time.Millisecond) // 20 deliveries/s
 		defer tick.Stop()
 		for i := 0; ; i++ {
@@ -566,6 +568,10 @@ func TestReliabilitySoak(t *testing.T) {
 			s.at.Round(time.Second), s.rssKB/1024, s.heapBytes>>20, s.goroutines, acked.Load())
 	}
 	close(stop)
+	<-senderDone // the last delivery in flight is counted
+	if sent.Load() != acked.Load() {
+		t.Errorf("%d deliveries sent, %d acknowledged: a steady rate must never be refused", sent.Load(), acked.Load())
+	}
 	if len(samples) < 4 {
 		t.Fatalf("only %d samples", len(samples))
 	}
