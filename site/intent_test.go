@@ -180,6 +180,17 @@ func TestBuildWithIntents(t *testing.T) {
 	if hostile := read("repos/acme-platform/pr-10/index.html"); strings.Contains(hostile, "javascript:") || strings.Contains(hostile, "View the pull request") {
 		t.Error("PR-10's page links to its javascript: URL")
 	}
+	// Without JavaScript, the why page still lists the merged pull requests
+	// with the paths they changed, most recent first.
+	why := read("why/index.html")
+	for _, want := range []string{"Merged pull requests and the paths they changed", `href="/repos/acme-platform/pr-9/"`, "<code>infra/kafka/topics.tf</code>"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("the why page lacks %s", want)
+		}
+	}
+	if i, j := strings.Index(why, "/pr-9/"), strings.Index(why, "/pr-5/"); i < 0 || j < 0 || i > j {
+		t.Error("the why page does not list PR-9 (merged last) before PR-5")
+	}
 	if broken := CheckLinks(out); len(broken) > 0 {
 		t.Errorf("broken links: %v", broken)
 	}
