@@ -44,9 +44,12 @@ acceptance:
 ## written to the package's testdata/fuzz/: fix the bug and keep the file.
 ## Go 1.26's fuzzing coordinator can end a run with "context deadline
 ## exceeded" and no failing input (golang/go#75804, fixed in Go 1.27): that
-## is reported and not counted as a failure.
-FUZZTIME ?= 30s
-FUZZERS  := \
+## is reported and not counted as a failure. Minimizing each new input for
+## up to a minute (go test's default) left the fuzzers idle most of a run:
+## FUZZMINIMIZE bounds it.
+FUZZTIME     ?= 30s
+FUZZMINIMIZE ?= 200x
+FUZZERS      := \
 	content:FuzzParse content:FuzzParseLarge content:FuzzFrontMatter content:FuzzReview \
 	content:FuzzParseConfig content:FuzzResolve content:FuzzGlob \
 	app/check:FuzzLoadConfig app/check:FuzzEvaluate app/check:FuzzIntentText \
@@ -55,7 +58,7 @@ fuzz:
 	@log=$$(mktemp); failed=; for f in $(FUZZERS); do \
 	  pkg=$${f%%:*}; name=$${f##*:}; \
 	  echo "== $$pkg $$name ($(FUZZTIME))"; \
-	  if $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 > $$log 2>&1; then \
+	  if $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel 1 > $$log 2>&1; then \
 	    grep 'execs:' $$log | tail -1; \
 	  elif grep -qx '    context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
 	    grep 'execs:' $$log | tail -1; echo "   stopped late (golang/go#75804), no failing input"; \

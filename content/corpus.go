@@ -773,15 +773,20 @@ func (c *Corpus) newestFirst(list []*Record) {
 	})
 }
 
+// cleanRel makes a path as written (in a record, a glob, a changed file)
+// relative to the repository root: forward slashes, no surrounding spaces,
+// no leading slash, cleaned. Cleaning again changes nothing ("/ a", "\\ a"
+// and "x/../ a" are all "a"), so a path cleaned twice matches the same
+// globs as one cleaned once.
 func cleanRel(p string) string {
-	p = strings.TrimSpace(strings.ReplaceAll(p, "\\", "/"))
-	trailing := strings.HasSuffix(p, "/") && len(p) > 1
-	p = path.Clean(strings.TrimPrefix(p, "/"))
-	p = strings.TrimPrefix(p, "./")
-	if trailing && p != "." {
-		return p
+	p = strings.ReplaceAll(p, "\\", "/")
+	for {
+		q := path.Clean(strings.TrimPrefix(strings.TrimSpace(p), "/"))
+		if q == p {
+			return p
+		}
+		p = q
 	}
-	return p
 }
 
 // RepoSlug is a repository's folder in site URLs: "alphagov/govuk-aws" →

@@ -2,11 +2,13 @@ package content
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
@@ -201,7 +203,7 @@ var frontMatterKeys = map[string]string{
 func (p *parseState) frontMatter(fm []byte) {
 	r := p.rec
 	var doc yaml.Node
-	if err := yaml.Unmarshal(fm, &doc); err != nil {
+	if err := yaml.Unmarshal(yamlLines(fm), &doc); err != nil {
 		line, msg := yamlErrorLine(err)
 		if line > 0 {
 			line++ // the front matter starts on line 2
@@ -275,15 +277,15 @@ func (p *parseState) frontMatter(fm []byte) {
 		case "tags":
 			r.Tags = yamlList(v, true)
 		case "supersedes":
-			r.Supersedes = appendAllUnique(r.Supersedes, yamlList(v, true))
+			r.Supersedes = append(r.Supersedes, yamlList(v, true)...)
 		case "superseded_by":
-			r.SupersededBy = appendAllUnique(r.SupersededBy, yamlList(v, true))
+			r.SupersededBy = append(r.SupersededBy, yamlList(v, true)...)
 		case "amends":
-			r.Amends = appendAllUnique(r.Amends, yamlList(v, true))
+			r.Amends = append(r.Amends, yamlList(v, true)...)
 		case "amended_by":
-			r.AmendedBy = appendAllUnique(r.AmendedBy, yamlList(v, true))
+			r.AmendedBy = append(r.AmendedBy, yamlList(v, true)...)
 		case "relates_to":
-			r.RelatesTo = appendAllUnique(r.RelatesTo, yamlList(v, true))
+			r.RelatesTo = append(r.RelatesTo, yamlList(v, true)...)
 		case "values":
 			r.Values = yamlList(v, true)
 		case "governs":
@@ -291,6 +293,30 @@ func (p *parseState) frontMatter(fm []byte) {
 		}
 	}
 }
+
+// yamlLines returns data with the line breaks YAML knows and markdown and
+// editors do not (NEL, U+2028, U+2029) made spaces, so that the lines
+// yaml.v3 reports are the lines of the file. UTF-16 with a byte order
+// mark, which yaml.v3 reads too, is made UTF-8 first.
+func yamlLines(data []byte) []byte {
+	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
+		var order binary.ByteOrder = binary.BigEndian
+		if data[0] == 0xff {
+			order = binary.LittleEndian
+		}
+		units := make([]uint16, (len(data)-2)/2)
+		for i := range units {
+			units[i] = order.Uint16(data[2+2*i:])
+		}
+		data = []byte(string(utf16.Decode(units)))
+	}
+	if !bytes.ContainsAny(data, "\u0085\u2028\u2029") {
+		return data
+	}
+	return []byte(yamlBreaks.Replace(string(data)))
+}
+
+var yamlBreaks = strings.NewReplacer("\u0085", " ", "\u2028", " ", "\u2029", " ")
 
 // yamlErrorLine pulls "line N" out of a yaml.v3 error.
 func yamlErrorLine(err error) (int, string) {
@@ -339,7 +365,7 @@ func yamlList(v *yaml.Node, split bool) []string {
 	add := func(s string) {
 		s = strings.TrimSpace(s)
 		if s != "" {
-			out = appendUnique(out, s)
+			out = append(out, s)
 		}
 	}
 	switch v.Kind {
@@ -359,14 +385,7 @@ func yamlList(v *yaml.Node, split bool) []string {
 			add(s)
 		}
 	}
-	return out
-}
-
-func appendAllUnique(list, more []string) []string {
-	for _, s := range more {
-		list = appendUnique(list, s)
-	}
-	return list
+	return uniqueStrings(out)
 }
 
 // setStatus records a status as written and the relations it names
@@ -398,7 +417,7 @@ func (p *parseState) statusRelations(text string, links []linkSpan, line int) {
 // sections, and every link.
 func (p *parseState) body() {
 	r := p.rec
-	doc := mdParser.Parse(text.NewReader(p.src))
+	doc := mdParser.Parse(text.NewReader(tameMarkdown(p.src)))
 
 	type heading struct {
 		node  *ast.Heading
@@ -505,7 +524,7 @@ func (p *parseState) body() {
 
 	// Body and section bodies, by offsets.
 	src := string(p.src)
-	si := 0
+	si, rs := 0, 0 // the section, and the first review section not before it
 	for i, h := range headings {
 		if titleH != nil && h.node == titleH.node {
 			continue
@@ -521,10 +540,11 @@ func (p *parseState) body() {
 			end = h.end
 		}
 		r.Sections[si].Body = src[h.end:end]
-		for k := range p.reviewSecs {
-			if p.reviewSecs[k].section == si {
-				p.reviewSecs[k].start, p.reviewSecs[k].end = h.end, end
-			}
+		for rs < len(p.reviewSecs) && p.reviewSecs[rs].section < si {
+			rs++
+		}
+		if rs < len(p.reviewSecs) && p.reviewSecs[rs].section == si {
+			p.reviewSecs[rs].start, p.reviewSecs[rs].end = h.end, end
 		}
 		si++
 	}
@@ -651,9 +671,9 @@ func refsIn(value string, links []linkSpan) []string {
 	if len(links) > 0 {
 		out := make([]string, 0, len(links))
 		for _, l := range links {
-			out = appendUnique(out, l.dest)
+			out = append(out, l.dest)
 		}
-		return out
+		return uniqueStrings(out)
 	}
 	return splitList(value)
 }
@@ -673,10 +693,10 @@ func splitList(s string) []string {
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(strings.Trim(strings.TrimSpace(part), "[]"))
 		if part != "" {
-			out = appendUnique(out, part)
+			out = append(out, part)
 		}
 	}
-	return out
+	return uniqueStrings(out)
 }
 
 func splitTags(s string) []string {
@@ -684,10 +704,10 @@ func splitTags(s string) []string {
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		part = strings.Trim(part, "[]#")
 		if part != "" {
-			out = appendUnique(out, part)
+			out = append(out, part)
 		}
 	}
-	return out
+	return uniqueStrings(out)
 }
 
 func firstLine(s string) string {
@@ -866,6 +886,13 @@ func (p *parseState) finish() {
 
 	if r.Status == "" {
 		r.Status = StatusUnknown
+	}
+
+	// Relations gather from every place that names them, so they are made
+	// unique once, here: checking each as it is added made a record with
+	// thousands of references take quadratic time.
+	for _, refs := range []*[]string{&r.Supersedes, &r.SupersededBy, &r.Amends, &r.AmendedBy, &r.RelatesTo} {
+		*refs = uniqueStrings(*refs)
 	}
 
 	// Review: the most recent the record gives; front matter wins a tie.
@@ -1159,14 +1186,14 @@ func parseKind(s string) (Kind, bool) {
 func (r *Record) addRefs(field string, refs []string) {
 	switch field {
 	case "supersedes":
-		r.Supersedes = appendAllUnique(r.Supersedes, refs)
+		r.Supersedes = append(r.Supersedes, refs...)
 	case "superseded_by":
-		r.SupersededBy = appendAllUnique(r.SupersededBy, refs)
+		r.SupersededBy = append(r.SupersededBy, refs...)
 	case "amends":
-		r.Amends = appendAllUnique(r.Amends, refs)
+		r.Amends = append(r.Amends, refs...)
 	case "amended_by":
-		r.AmendedBy = appendAllUnique(r.AmendedBy, refs)
+		r.AmendedBy = append(r.AmendedBy, refs...)
 	case "relates_to":
-		r.RelatesTo = appendAllUnique(r.RelatesTo, refs)
+		r.RelatesTo = append(r.RelatesTo, refs...)
 	}
 }

@@ -306,10 +306,11 @@ type reviewSection struct {
 }
 
 // nestedReview returns the first review section inside the i-th one, or
-// nil.
+// nil. Review sections are in the order of the file, so only the next one
+// can be the first inside.
 func (p *parseState) nestedReview(i int) *reviewSection {
 	outer := p.reviewSecs[i]
-	for j := i + 1; j < len(p.reviewSecs); j++ {
+	if j := i + 1; j < len(p.reviewSecs) {
 		if in := &p.reviewSecs[j]; in.start >= outer.start && in.start < outer.end {
 			return in
 		}

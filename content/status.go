@@ -153,9 +153,12 @@ func relationsInText(text string, links []linkSpan) map[string][]string {
 				if out == nil {
 					out = map[string][]string{}
 				}
-				out[rel.field] = appendUnique(out[rel.field], ref)
+				out[rel.field] = append(out[rel.field], ref)
 			}
 		}
+	}
+	for field, refs := range out {
+		out[field] = uniqueStrings(refs)
 	}
 	return out
 }
@@ -256,6 +259,27 @@ func atoi(s string) int {
 		}
 	}
 	return n
+}
+
+// uniqueStrings removes the later copies of every string of list, in place,
+// in time linear in its length.
+func uniqueStrings(list []string) []string {
+	if len(list) <= 16 {
+		out := list[:0]
+		for _, s := range list {
+			out = appendUnique(out, s)
+		}
+		return out
+	}
+	seen := make(map[string]bool, len(list))
+	out := list[:0]
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func appendUnique(list []string, s string) []string {

@@ -16,10 +16,12 @@ import (
 // must point every configuration problem at its file and a line of it, and
 // must keep its output within GitHub's limits.
 
-// configLines is how many lines a configuration file has: a final line
-// break does not start another line.
+// configLines is how many lines a configuration file has, as YAML counts
+// them ("\r\n", "\r" and "\n" end a line): a final line break does not
+// start another line.
 func configLines(data []byte) int {
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
 	n := bytes.Count(data, []byte("\n"))
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		n++
@@ -81,6 +83,8 @@ func FuzzLoadConfig(f *testing.F) {
 		"- check\n",
 		"check:\n\tmode: enforce\n",
 		"\xef\xbb\xbfcheck:\r\n  mode: advise\r\n",
+		"\u0085check:\u2028  mode: [\n",
+		"\xfe\xff\x00\x85\x00c\x00h\x00e\x00c\x00k\x00:\x00 \x00[",
 	} {
 		f.Add([]byte(s), []byte(s))
 		f.Add([]byte(s), []byte(nil))
