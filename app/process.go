@@ -285,7 +285,7 @@ func (a *App) Process(ctx context.Context, d Delivery) error {
 	}
 	var ev event
 	if err := json.Unmarshal(d.Payload, &ev); err != nil {
-		return Permanent(fmt.Errorf("delivery %s: payload is not JSON: %w", d.ID, err))
+		return Permanent(fmt.Errorf("delivery %s: payload cannot be read as a %s event (not JSON, or fields of the wrong type): %w", d.ID, d.Event, err))
 	}
 	repo := ""
 	if ev.Repository != nil {

@@ -34,7 +34,7 @@ const maxRecordBytes = 1 << 20
 // record made of link brackets ("[[[…"), and yaml.v3 about 180 for each
 // byte of a long front matter list: the bound is there to catch growth
 // faster than the input's (block quotes nested with tabs allocated 67,000
-// bytes per byte of a 256 KB record before tameMarkdown).
+// bytes per byte of a 256 KB record before TameMarkdown).
 const (
 	maxAllocPerByte = 512
 	allocSlack      = 256 << 10
@@ -424,12 +424,12 @@ func FuzzGlob(f *testing.F) {
 	})
 }
 
-// TestTameMarkdown checks the bounds tameMarkdown keeps goldmark within,
+// TestTameMarkdown checks the bounds TameMarkdown keeps goldmark within,
 // and that real records are left as they are.
 func TestTameMarkdown(t *testing.T) {
 	for _, s := range recordSeeds(t) {
 		data := bytes.ReplaceAll(s.data, []byte("\r"), []byte("\n"))
-		if got := tameMarkdown(data); !bytes.Equal(got, data) {
+		if got := TameMarkdown(data); !bytes.Equal(got, data) {
 			t.Errorf("%s: a real record was changed", s.path)
 		}
 	}
@@ -443,7 +443,7 @@ func TestTameMarkdown(t *testing.T) {
 		"long lines":             strings.Repeat(long+"\n", 20) + strings.Repeat("é", 9000) + "\n" + strings.Repeat("€", 9000),
 		"a long line of markers": strings.Repeat("- ", 40) + long,
 	} {
-		got := tameMarkdown([]byte(src))
+		got := TameMarkdown([]byte(src))
 		if len(got) != len(src) {
 			t.Fatalf("%s: %d bytes became %d", name, len(src), len(got))
 		}

@@ -417,7 +417,7 @@ func (p *parseState) statusRelations(text string, links []linkSpan, line int) {
 // sections, and every link.
 func (p *parseState) body() {
 	r := p.rec
-	doc := mdParser.Parse(text.NewReader(tameMarkdown(p.src)))
+	doc := mdParser.Parse(text.NewReader(TameMarkdown(p.src)))
 
 	type heading struct {
 		node  *ast.Heading

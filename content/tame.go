@@ -18,7 +18,7 @@ const (
 	maxMarkdownNesting = 32
 )
 
-// tameMarkdown returns src, or when src exceeds the bounds above a copy of
+// TameMarkdown returns src, or when src exceeds the bounds above a copy of
 // the same length for goldmark to parse instead: a line longer than
 // maxMarkdownLine is cut by blank lines, a run of lines longer than
 // maxMarkdownRun is cut by a blank line, and a line opening more than
@@ -26,8 +26,9 @@ const (
 // overwrite whole characters with line breaks and the extra nesting mark
 // with a dot, so every offset in the copy is the same offset in src: the
 // caller keeps reading text from src, and only a record past the bounds
-// loses a character at each cut.
-func tameMarkdown(src []byte) []byte {
+// loses a character at each cut. The site renders the copy: a record past
+// the bounds is hostile, and Hugo's goldmark has the same weakness.
+func TameMarkdown(src []byte) []byte {
 	var out []byte // a copy of src, made at the first change
 	set := func(from, to int, b byte) {
 		if out == nil {

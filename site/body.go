@@ -13,6 +13,8 @@ import (
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
+
+	"github.com/backstory-dev/backstory/content"
 )
 
 // A linkTarget says what a link in a record's body becomes on the site.
@@ -78,6 +80,9 @@ type edit struct {
 // render hooks resolve markdown links against the base URL, and links in
 // raw HTML, which no hook sees, get base (the base URL's path) here.
 func sanitiseBody(src []byte, rewrite linkRewriter, base string) renderedBody {
+	// Bounded work for goldmark, here and in Hugo: real records are
+	// untouched.
+	src = content.TameMarkdown(src)
 	htmlRewrite := func(dest string, image bool) linkTarget {
 		t := rewrite(dest, image)
 		if strings.HasPrefix(t.URL, "/") && !strings.HasPrefix(t.URL, "//") && t.URL != dest {

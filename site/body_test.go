@@ -116,3 +116,25 @@ func TestDangerousURL(t *testing.T) {
 		}
 	}
 }
+
+func TestHostileBodiesAreTamedBeforeGoldmark(t *testing.T) {
+	// A megabyte of nested quotes took goldmark minutes (here and in
+	// Hugo) before bodies were tamed (content.TameMarkdown): no line of
+	// what reaches goldmark opens more than a few dozen quotes, and no line
+	// is longer than a few kilobytes. A real record is untouched.
+	hostile := []byte(strings.Repeat("> ", 1<<16))
+	got := string(sanitiseBody(hostile, keepLinks, "/").Markdown)
+	for i, line := range strings.Split(got, "\n") {
+		opens := 0
+		for rest := strings.TrimLeft(line, " "); strings.HasPrefix(rest, ">"); rest = strings.TrimLeft(rest[1:], " ") {
+			opens++
+		}
+		if opens > 64 || len(line) > 4<<10 {
+			t.Fatalf("line %d of the tamed body still opens %d quotes in %d bytes", i+1, opens, len(line))
+		}
+	}
+	real := "## Context\n\n> We quote the incident report.\n\n- a list\n  - nested\n"
+	if got := string(sanitiseBody([]byte(real), keepLinks, "/").Markdown); !strings.Contains(got, "> We quote the incident report.") || !strings.Contains(got, "  - nested") {
+		t.Errorf("a real body changed: %q", got)
+	}
+}
