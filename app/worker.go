@@ -101,6 +101,10 @@ type Worker struct {
 	// Backoff is the wait after the attempt-th failed attempt (0-based).
 	// Default: 5s·2^attempt, capped at 30m, less up to a quarter of jitter.
 	Backoff func(attempt int) time.Duration
+	// MaxBackoff caps the wait between two attempts (default: Backoff's
+	// own ceiling, 30m for DefaultBackoff). A retry time GitHub gives
+	// (rate limits) is kept even past it, up to MaxRetryAfter.
+	MaxBackoff time.Duration
 	// MaxAttemptTime bounds one attempt whatever its lease extensions
 	// (default 30m): a build that hangs must not hold its delivery, and
 	// every later build of its organisation, forever.
@@ -204,6 +208,17 @@ func (w *Worker) config() (workerConfig, error) {
 	}
 	if c.backoff == nil {
 		c.backoff = DefaultBackoff
+	}
+	if max := w.MaxBackoff; max > 0 {
+		backoff := c.backoff
+		c.backoff = func(attempt int) time.Duration {
+			if d := backoff(attempt); d < max {
+				return d
+			}
+			// Keep the jitter at the cap: deliveries that failed together
+			// still come back apart.
+			return max - rand.N(max/4+1)
+		}
 	}
 	if c.log == nil {
 		c.log = slog.Default()

@@ -798,3 +798,16 @@ func TestWorkerStopsExtendingAfterMaxAttemptTime(t *testing.T) {
 		t.Error("the lease was never extended before the cap")
 	}
 }
+
+func TestWorkerMaxBackoffCapsTheWait(t *testing.T) {
+	f := newFixture(func(ctx context.Context, d app.Delivery) error { return errors.New("still broken") })
+	f.worker.Backoff = func(int) time.Duration { return time.Hour }
+	f.worker.MaxBackoff = 10 * time.Second
+	f.enqueue(t, "d", "", f.clock.Now())
+	f.start(t)
+	f.worker.Notify()
+	d := f.waitState(t, "d", app.StatePending, 1)
+	if wait := d.NextAttempt.Sub(f.clock.Now()); wait > 10*time.Second || wait < 7*time.Second {
+		t.Errorf("next attempt in %s, want at most MaxBackoff (10s) less jitter", wait)
+	}
+}

@@ -114,6 +114,10 @@ func (e *e2e) chaosGitHub(rate float64) *chaos {
 		e.t.Fatal(err)
 	}
 	cfg = bytes.Replace(cfg, []byte("api_url: "+e.gh.URL()), []byte("api_url: "+srv.URL+"/"), 1)
+	// At most 10 s between two attempts: with one request in five failing
+	// an attempt fails more often than not, and the default (doubling up
+	// to 30 minutes) would measure luck, not convergence.
+	cfg = bytes.Replace(cfg, []byte("  lease: 3s\n"), []byte("  lease: 3s\n  retry_max: 10s\n"), 1)
 	if err := os.WriteFile(e.config, cfg, 0o600); err != nil {
 		e.t.Fatal(err)
 	}

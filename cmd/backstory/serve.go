@@ -49,6 +49,7 @@ var serveDefaults = map[string]any{
 	"cache.ttl":            "10m",
 	"server.shutdown_wait": "20s",
 	"server.lease":         "2m",
+	"server.retry_max":     "30m",
 	"site.dir":             "",
 	"site.base_url":        "/sites/",
 
@@ -83,6 +84,9 @@ win):
                                                        them forever)
   server.lease             BACKSTORY_SERVER_LEASE     (default 2m: how long a delivery
                                                        stays with a worker that died)
+  server.retry_max         BACKSTORY_SERVER_RETRY_MAX (default 30m: the longest wait between two
+                                                       attempts of a failing delivery; GitHub's own
+                                                       retry times are kept past it)
   site.dir                 BACKSTORY_SITE_DIR         (default none: keep no sites; else each
                                                        organisation's story site is built in
                                                        DIR/<account>/ and, when the org's
@@ -158,6 +162,7 @@ type serverConfig struct {
 	RedeliverOver  time.Duration
 	ShutdownWait   time.Duration
 	Lease          time.Duration
+	RetryMax       time.Duration
 	Retention      time.Duration
 	SiteDir        string
 	SiteBaseURL    string
@@ -292,7 +297,7 @@ func (c *cli) serveConfig(cmd *cobra.Command) (serverConfig, error) {
 		return cfg, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", v.GetString("log.level"))
 	}
 	for key, dst := range map[string]*time.Duration{"redeliver.interval": &cfg.Redeliver, "redeliver.window": &cfg.RedeliverOver,
-		"cache.ttl": &cfg.CacheTTL, "server.shutdown_wait": &cfg.ShutdownWait, "server.lease": &cfg.Lease} {
+		"cache.ttl": &cfg.CacheTTL, "server.shutdown_wait": &cfg.ShutdownWait, "server.lease": &cfg.Lease, "server.retry_max": &cfg.RetryMax} {
 		d, err := time.ParseDuration(v.GetString(key))
 		if err != nil {
 			return cfg, fmt.Errorf("%s: %q is not a duration such as 5m", key, v.GetString(key))
@@ -374,7 +379,7 @@ func runServer(ctx context.Context, cfg serverConfig, logOut io.Writer, ready ch
 	defer a.Close()
 
 	worker = &app.Worker{Inbox: st, Processor: a, Name: app.NewWorkerName(), Concurrency: cfg.Workers,
-		Lease: cfg.Lease, Metrics: metrics, Log: log}
+		Lease: cfg.Lease, MaxBackoff: cfg.RetryMax, Metrics: metrics, Log: log}
 	hook, err := webhooks.New(webhooks.Config{Secret: cfg.WebhookSecret, Inbox: st, Events: app.HandledEvents,
 		Metrics: metrics, Log: log, Notify: worker.Notify})
 	if err != nil {
