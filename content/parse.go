@@ -203,8 +203,9 @@ var frontMatterKeys = map[string]string{
 func (p *parseState) frontMatter(fm []byte) {
 	r := p.rec
 	var doc yaml.Node
-	if err := yaml.Unmarshal(yamlLines(fm), &doc); err != nil {
-		line, msg := yamlErrorLine(err)
+	fm = YAMLLines(fm)
+	if err := yaml.Unmarshal(fm, &doc); err != nil {
+		line, msg := YAMLErrorLine(err, fm)
 		if line > 0 {
 			line++ // the front matter starts on line 2
 		} else {
@@ -294,11 +295,12 @@ func (p *parseState) frontMatter(fm []byte) {
 	}
 }
 
-// yamlLines returns data with the line breaks YAML knows and markdown and
+// YAMLLines returns data with the line breaks YAML knows and markdown and
 // editors do not (NEL, U+2028, U+2029) made spaces, so that the lines
 // yaml.v3 reports are the lines of the file. UTF-16 with a byte order
-// mark, which yaml.v3 reads too, is made UTF-8 first.
-func yamlLines(data []byte) []byte {
+// mark, which yaml.v3 reads too, is made UTF-8 first. Every reader of YAML
+// in backstory (front matter, .github/backstory.yml) goes through it.
+func YAMLLines(data []byte) []byte {
 	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
 		var order binary.ByteOrder = binary.BigEndian
 		if data[0] == 0xff {
@@ -318,25 +320,31 @@ func yamlLines(data []byte) []byte {
 
 var yamlBreaks = strings.NewReplacer("\u0085", " ", "\u2028", " ", "\u2029", " ")
 
-// yamlErrorLine pulls "line N" out of a yaml.v3 error.
-func yamlErrorLine(err error) (int, string) {
+// YAMLErrorLine pulls the line (1-based; 0 when the error names none) and
+// the message out of a yaml.v3 error about data (as YAMLLines returned
+// it). yaml.v3 reports an error inside a collection at the collection's
+// mark, counted from 0; and an error at the end of data (a collection never
+// closed) is on its last line, not on the line after it.
+func YAMLErrorLine(err error, data []byte) (int, string) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		n := 0
-		i := 0
-		for i < len(rest) && isDigit(rest[i]) {
-			n = n*10 + int(rest[i]-'0')
-			i++
-		}
-		msg = strings.TrimSpace(strings.TrimPrefix(rest[i:], ":"))
-		// yaml.v3 reports errors inside a flow or block collection at the
-		// collection's context mark, counted from 0; the rest from 1.
-		if strings.HasPrefix(msg, "did not find expected") {
-			n++
-		}
-		return n, msg
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return 0, msg
 	}
-	return 0, msg
+	n, i := 0, 0
+	for i < len(rest) && isDigit(rest[i]) {
+		n = n*10 + int(rest[i]-'0')
+		i++
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(rest[i:], ":"))
+	if strings.HasPrefix(msg, "did not find expected") {
+		n++
+	}
+	last := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		last++
+	}
+	return min(n, max(last, 1)), msg
 }
 
 func yamlScalar(v *yaml.Node) string {

@@ -187,17 +187,11 @@ func ParseConfig(data []byte) (RepoConfig, []Problem) {
 	bad := func(line int, format string, args ...any) {
 		problems = append(problems, Problem{Line: line, Severity: SeverityError, Code: "config", Message: fmt.Sprintf(format, args...)})
 	}
-	data = yamlLines(data)
+	data = YAMLLines(data)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// An error at the end of the file (a collection never closed) is
-		// on its last line, not on the line after it.
-		line, msg := yamlErrorLine(err)
-		last := bytes.Count(data, []byte("\n"))
-		if len(data) > 0 && data[len(data)-1] != '\n' {
-			last++
-		}
-		bad(min(line, last), "invalid YAML: %s; using the defaults", msg)
+		line, msg := YAMLErrorLine(err, data)
+		bad(line, "invalid YAML: %s; using the defaults", msg)
 		return cfg, problems
 	}
 	if len(doc.Content) == 0 {

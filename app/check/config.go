@@ -1,12 +1,9 @@
 package check
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"gopkg.in/yaml.v3"
 
@@ -68,10 +65,10 @@ func (l *configLoader) set(key string, line int) {
 }
 
 func (l *configLoader) load(data []byte) {
-	data = yamlLines(data)
+	data = content.YAMLLines(data)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := yamlErrorLine(err, data)
+		line, msg := content.YAMLErrorLine(err, data)
 		l.errorf(line, "config-yaml", "invalid YAML: %s; the check settings of this file are not used until it is fixed", msg)
 		return
 	}
@@ -487,55 +484,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// yamlLines returns data with the line breaks YAML knows and editors do
-// not (NEL, U+2028, U+2029) made spaces, so that the lines yaml.v3 reports
-// are the lines of the file. UTF-16 with a byte order mark, which yaml.v3
-// reads too, is made UTF-8 first.
-func yamlLines(data []byte) []byte {
-	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
-		var order binary.ByteOrder = binary.BigEndian
-		if data[0] == 0xff {
-			order = binary.LittleEndian
-		}
-		units := make([]uint16, (len(data)-2)/2)
-		for i := range units {
-			units[i] = order.Uint16(data[2+2*i:])
-		}
-		data = []byte(string(utf16.Decode(units)))
-	}
-	if !bytes.ContainsAny(data, "\u0085\u2028\u2029") {
-		return data
-	}
-	return []byte(yamlBreaks.Replace(string(data)))
-}
-
-var yamlBreaks = strings.NewReplacer("\u0085", " ", "\u2028", " ", "\u2029", " ")
-
-// yamlErrorLine pulls "line N" out of a yaml.v3 error about data. An error
-// at the end of data (a collection never closed) is on its last line, not
-// on the line after it.
-func yamlErrorLine(err error, data []byte) (int, string) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	rest, ok := strings.CutPrefix(msg, "line ")
-	if !ok {
-		return 0, msg
-	}
-	i := 0
-	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-		i++
-	}
-	n, _ := strconv.Atoi(rest[:i])
-	msg = strings.TrimSpace(strings.TrimPrefix(rest[i:], ":"))
-	// yaml.v3 reports errors inside a collection at the collection's mark,
-	// counted from 0.
-	if strings.HasPrefix(msg, "did not find expected") {
-		n++
-	}
-	last := bytes.Count(data, []byte("\n"))
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		last++
-	}
-	return min(n, last), msg
 }
