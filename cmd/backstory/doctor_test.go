@@ -26,8 +26,7 @@ func TestDoctorOnAWorkingSetup(t *testing.T) {
 
 func TestDoctorSaysWhatIsMissing(t *testing.T) {
 	e := newE2E(t)
-	cfg, _ := os.ReadFile(e.config)
-	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "webhook_secret:", "webhook_secret_unused:", 1)), 0o600)
+	e.editConfig("webhook_secret:", "webhook_secret_unused:")
 	var out, errOut strings.Builder
 	code := run(context.Background(), []string{"doctor", "--config", e.config, "--json"}, strings.NewReader(""), &out, &errOut)
 	if code != 1 {

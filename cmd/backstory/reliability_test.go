@@ -13,8 +13,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,14 +46,7 @@ func (e *e2e) onStore(kind string) {
 		return
 	}
 	dsn := pgtest.Schema(e.t)
-	cfg, err := os.ReadFile(e.config)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cfg = bytes.Replace(cfg, []byte("url: "+e.store), []byte(fmt.Sprintf("url: %q", dsn)), 1)
-	if err := os.WriteFile(e.config, cfg, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
+	e.editConfig("url: "+e.store, fmt.Sprintf("url: %q", dsn))
 	e.store = dsn
 }
 
@@ -72,9 +63,7 @@ type chaos struct {
 func (e *e2e) chaosGitHub(rate float64) *chaos {
 	e.t.Helper()
 	c := &chaos{rate: rate}
-	target, _ := url.Parse(e.gh.URL())
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.proxyGitHub(func(w http.ResponseWriter, r *http.Request, proxy http.Handler) {
 		c.total.Add(1)
 		x := rand.Float64() / rate // below 1: a fault
 		switch {
@@ -107,20 +96,11 @@ func (e *e2e) chaosGitHub(rate float64) *chaos {
 		default:
 			proxy.ServeHTTP(w, r)
 		}
-	}))
-	e.t.Cleanup(srv.Close)
-	cfg, err := os.ReadFile(e.config)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cfg = bytes.Replace(cfg, []byte("api_url: "+e.gh.URL()), []byte("api_url: "+srv.URL+"/"), 1)
+	})
 	// At most 10 s between two attempts: with one request in five failing
 	// an attempt fails more often than not, and the default (doubling up
 	// to 30 minutes) would measure luck, not convergence.
-	cfg = bytes.Replace(cfg, []byte("  lease: 3s\n"), []byte("  lease: 3s\n  retry_max: 10s\n"), 1)
-	if err := os.WriteFile(e.config, cfg, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
+	e.editConfig("  lease: 3s\n", "  lease: 3s\n  retry_max: 10s\n")
 	return c
 }
 

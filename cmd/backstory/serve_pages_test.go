@@ -43,11 +43,7 @@ func TestServePublishesTheOrgStoryToPages(t *testing.T) {
 	e.gh.AddInstallation(7, "octo-org", e2eRepo, "octo-org/payments", "octo-org/platform", "octo-org/secret-sauce", pages, "octo-org/.github")
 	e.gh.SetInstallationPermissions(7, map[string]string{"checks": "write", "contents": "write", "pull_requests": "read", "metadata": "read", "members": "read"})
 	sites := t.TempDir()
-	cfg, err := os.ReadFile(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(e.config, append(cfg, []byte("site:\n  dir: "+sites+"\n")...), 0o600)
+	e.editConfig("", "site:\n  dir: "+sites+"\n")
 	child := e.start()
 
 	data, _ := githubtest.Payload("installation", "created.payload.json")

@@ -265,19 +265,39 @@ func get(t *testing.T, url string) string {
 // slowGitHub puts a proxy that delays every request in front of the fake
 // GitHub and points the config at it.
 func (e *e2e) slowGitHub(delay time.Duration) {
+	e.proxyGitHub(func(w http.ResponseWriter, r *http.Request, github http.Handler) {
+		time.Sleep(delay)
+		github.ServeHTTP(w, r)
+	})
+}
+
+// proxyGitHub puts handle in front of the fake GitHub (github passes a
+// request on to it) and points the config at it.
+func (e *e2e) proxyGitHub(handle func(w http.ResponseWriter, r *http.Request, github http.Handler)) {
 	e.t.Helper()
 	target, _ := url.Parse(e.gh.URL())
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(delay)
-		proxy.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, proxy) }))
 	e.t.Cleanup(srv.Close)
+	e.editConfig("api_url: "+e.gh.URL(), "api_url: "+srv.URL+"/")
+}
+
+// editConfig replaces old, which must be there, in the config file; with
+// old "", it appends new.
+func (e *e2e) editConfig(old, new string) {
+	e.t.Helper()
 	cfg, err := os.ReadFile(e.config)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cfg = bytes.Replace(cfg, []byte("api_url: "+e.gh.URL()), []byte("api_url: "+srv.URL+"/"), 1)
+	switch {
+	case old == "":
+		cfg = append(cfg, new...)
+	case bytes.Contains(cfg, []byte(old)):
+		cfg = bytes.Replace(cfg, []byte(old), []byte(new), 1)
+	default:
+		e.t.Fatalf("the config has no %q:\n%s", old, cfg)
+	}
 	if err := os.WriteFile(e.config, cfg, 0o600); err != nil {
 		e.t.Fatal(err)
 	}
@@ -429,13 +449,7 @@ func TestServeReplicasOnOnePostgreSQLCheckEachPullRequestOnce(t *testing.T) {
 	}
 	e := newE2E(t)
 	e.slowGitHub(20 * time.Millisecond) // so that both replicas are busy at once
-	dsn := pgtest.Schema(t)
-	cfg, err := os.ReadFile(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = bytes.Replace(cfg, []byte("url: "+e.store), []byte(fmt.Sprintf("url: %q", dsn)), 1)
-	os.WriteFile(e.config, cfg, 0o600)
+	e.editConfig("url: "+e.store, fmt.Sprintf("url: %q", pgtest.Schema(t)))
 
 	first := e.addr
 	a := e.start()
@@ -479,11 +493,7 @@ func TestServeReplicasOnOnePostgreSQLCheckEachPullRequestOnce(t *testing.T) {
 func TestServeKeepsTheOrgSite(t *testing.T) {
 	e := newE2E(t)
 	sites := t.TempDir()
-	cfg, err := os.ReadFile(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(e.config, append(cfg, []byte("site:\n  dir: "+sites+"\n")...), 0o600)
+	e.editConfig("", "site:\n  dir: "+sites+"\n")
 	e.start()
 	data, err := githubtest.Payload("installation", "created.payload.json")
 	if err != nil {

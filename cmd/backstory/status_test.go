@@ -126,14 +126,7 @@ func TestStatusAdminListenSettings(t *testing.T) {
 
 	// serve refuses to start with a public address.
 	e := newE2E(t)
-	cfg, err := os.ReadFile(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Replace(string(cfg), "server:\n", "server:\n  admin_listen: 0.0.0.0:9091\n", 1)
-	if err := os.WriteFile(e.config, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.editConfig("server:\n", "server:\n  admin_listen: 0.0.0.0:9091\n")
 	var stderr strings.Builder
 	if code := run(t.Context(), []string{"serve", "--config", e.config}, strings.NewReader(""), io.Discard, &stderr); code == 0 ||
 		!strings.Contains(stderr.String(), "repository names and errors") {
